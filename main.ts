@@ -1,0 +1,67 @@
+/**
+ * NoBrake's entry point: reads the command line and the config, opens the log, starts the tracker,
+ * and owns the process: signals (SIGHUP reloads the allowlist; SIGINT/SIGTERM stop gracefully, a
+ * second one exits at once) and exit codes (2 for a config or start-up problem).
+ *
+ * @module
+ */
+import { ConfigError } from "./src/config.ts";
+import { CliError, HELP_TEXT, loadConfigFile, parseCli, VERSION_TEXT } from "./src/runtime/cli.ts";
+import { createLogger, type Logger } from "./src/runtime/logger.ts";
+import { startTrackerServer } from "./src/runtime/tracker_server.ts";
+
+/** Exit code for a problem the operator must fix: bad arguments, config or allowed directory. */
+const EXIT_USAGE = 2;
+
+function fail(message: string): never {
+  Deno.stderr.writeSync(new TextEncoder().encode(`nobrake: ${message}\n`));
+  Deno.exit(EXIT_USAGE);
+}
+
+async function main(args: string[]): Promise<void> {
+  let command;
+  try {
+    command = parseCli(args);
+  } catch (error) {
+    if (error instanceof CliError) fail(`${error.message} (see --help)`);
+    throw error;
+  }
+  if (command.kind === "help") {
+    Deno.stdout.writeSync(new TextEncoder().encode(HELP_TEXT));
+    return;
+  }
+  if (command.kind === "version") {
+    Deno.stdout.writeSync(new TextEncoder().encode(`${VERSION_TEXT}\n`));
+    return;
+  }
+  let logger: Logger | null = null;
+  try {
+    const config = await loadConfigFile(command.configPath, {
+      onWarning: (message) => Deno.stderr.writeSync(new TextEncoder().encode(`nobrake: ${message}\n`)),
+    });
+    logger = createLogger({ path: config.logfile });
+    const server = await startTrackerServer(config, { logger });
+    const activeLogger = logger;
+    let stopping = false;
+    const stop = async (signal: Deno.Signal) => {
+      if (stopping) Deno.exit(1);
+      stopping = true;
+      activeLogger.log("startup", `received ${signal}, shutting down`);
+      await server.shutdown();
+      activeLogger.close();
+      Deno.exit(0);
+    };
+    Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
+    Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
+    Deno.addSignalListener("SIGHUP", () => {
+      activeLogger.log("startup", "received SIGHUP, reloading the allowlist");
+      server.reload();
+    });
+  } catch (error) {
+    logger?.close();
+    if (error instanceof ConfigError) fail(error.message);
+    fail(error instanceof Error ? error.message : String(error));
+  }
+}
+
+if (import.meta.main) await main(Deno.args);

@@ -1,0 +1,70 @@
+/**
+ * One torrent's swarm under one info hash: its IPv4 and IPv6 peer tables (BEP 7) and its
+ * completed-download count. Counting rules live here; peer storage lives in `PeerTable`.
+ *
+ * @module
+ */
+import { PeerTable } from "./peer_table.ts";
+import type { SwarmCounts } from "./types.ts";
+
+/** The peers of one info hash, by address family. */
+export class Swarm {
+  #v4: PeerTable | null = null;
+  #v6: PeerTable | null = null;
+  readonly #hashSeed: number;
+  /** Completed downloads counted so far (BEP 48 `downloaded`). */
+  downloaded = 0;
+
+  constructor(hashSeed: number) {
+    this.#hashSeed = hashSeed;
+  }
+
+  /** The table for 4- or 16-byte addresses, created on first use. */
+  tableFor(addressLength: 4 | 16): PeerTable {
+    if (addressLength === 4) return this.#v4 ??= new PeerTable(4, this.#hashSeed);
+    return this.#v6 ??= new PeerTable(16, this.#hashSeed);
+  }
+
+  /** The table for an address length if it exists. */
+  existingTable(addressLength: 4 | 16): PeerTable | null {
+    return addressLength === 4 ? this.#v4 : this.#v6;
+  }
+
+  /** Both tables that exist, IPv4 first. */
+  tables(): PeerTable[] {
+    const tables: PeerTable[] = [];
+    if (this.#v4 !== null) tables.push(this.#v4);
+    if (this.#v6 !== null) tables.push(this.#v6);
+    return tables;
+  }
+
+  /** Peers in both families. */
+  get peerCount(): number {
+    return (this.#v4?.count ?? 0) + (this.#v6?.count ?? 0);
+  }
+
+  /** Scrape counts (BEP 48, BEP 21). */
+  counts(): SwarmCounts {
+    let complete = 0;
+    let incomplete = 0;
+    let partials = 0;
+    for (const table of this.tables()) {
+      complete += table.seeders;
+      incomplete += table.count - table.seeders;
+      partials += table.partialSeeds;
+    }
+    return {
+      complete,
+      incomplete,
+      downloaders: incomplete - partials,
+      downloaded: this.downloaded,
+    };
+  }
+
+  /** Drops peers last seen before `cutoff`; returns how many went. */
+  removeSeenBefore(cutoff: number): number {
+    let removed = 0;
+    for (const table of this.tables()) removed += table.removeSeenBefore(cutoff);
+    return removed;
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * The tracker core: swarms keyed by info hash, the allowlist, announce and scrape rules, expiry.
+ * No I/O and no clock: every call that depends on time takes `now` (milliseconds), and peer
+ * sampling takes its randomness from an injected source, so the rules are tested exactly.
+ *
+ * @module
+ */
+import type { ByteString } from "../protocol/byte_string.ts";
+import { Allowlist } from "./allowlist.ts";
+import { ClientError } from "./client_error.ts";
+import { COMPLETION_COUNTED, PARTIAL_SEED, type PeerTable, SEEDER } from "./peer_table.ts";
+import { StringPool } from "./string_pool.ts";
+import { Swarm } from "./swarm.ts";
+import type { AnnounceInput, AnnounceResult, ScrapeEntry, SwarmCounts } from "./types.ts";
+
+/** How the core is set up. */
+export interface TrackerOptions {
+  /** Which torrents are served. @default open mode */
+  allowlist?: Allowlist;
+  /** Seconds of silence after which a peer is dropped. */
+  expirySeconds: number;
+  /** Most swarms at once in open mode. @default 100000 */
+  maxTorrents?: number;
+  /** Most peers in one swarm (both families). @default 50000 */
+  maxPeersPerTorrent?: number;
+  /** Uniform random numbers in [0, 1), for sampling peers and seeding hashes. @default Math.random */
+  random?: () => number;
+}
+
+/** Seconds a client refused for a full tracker or swarm is asked to wait (BEP 31). */
+const RETRY_WHEN_FULL = 600;
+/** Seconds a client announcing a torrent that is not allowed is asked to wait (BEP 31). */
+const RETRY_WHEN_NOT_ALLOWED = 3600;
+
+const ZERO_COUNTS: SwarmCounts = { complete: 0, incomplete: 0, downloaders: 0, downloaded: 0 };
+const NO_BYTES = new Uint8Array(0);
+
+/** Swarms, allowlist and the rules that tie them together. */
+export class Tracker {
+  readonly #swarms = new Map<ByteString, Swarm>();
+  readonly #agents = new StringPool({ maxEntries: 4096, maxLength: 200 });
+  readonly #expirySeconds: number;
+  readonly #maxTorrents: number;
+  readonly #maxPeersPerTorrent: number;
+  readonly #random: () => number;
+  readonly #hashSeed: number;
+  #allowlist: Allowlist;
+  #sweepCursor: Iterator<[ByteString, Swarm]> | null = null;
+
+  constructor(options: TrackerOptions) {
+    this.#allowlist = options.allowlist ?? Allowlist.openMode();
+    this.#expirySeconds = options.expirySeconds;
+    this.#maxTorrents = options.maxTorrents ?? 100_000;
+    this.#maxPeersPerTorrent = options.maxPeersPerTorrent ?? 50_000;
+    this.#random = options.random ?? Math.random;
+    this.#hashSeed = Math.floor(this.#random() * 0x1_0000_0000);
+  }
+
+  /** The allowlist in force. */
+  get allowlist(): Allowlist {
+    return this.#allowlist;
+  }
+
+  /** Number of swarms held (including empty swarms kept for their `downloaded` count). */
+  get swarmCount(): number {
+    return this.#swarms.size;
+  }
+
+  /** Records an announce and answers it. Throws `ClientError` for a refused announce. */
+  announce(input: AnnounceInput, now: number): AnnounceResult {
+    const request = input.request;
+    if (!this.#allowlist.allows(request.infoHash)) {
+      throw new ClientError("torrent is not allowed on this tracker", {
+        retryIn: RETRY_WHEN_NOT_ALLOWED,
+      });
+    }
+    let swarm = this.#swarms.get(request.infoHash);
+    const stopped = request.event === "stopped";
+    if (swarm === undefined) {
+      if (stopped) return emptyResult(ZERO_COUNTS);
+      if (this.#allowlist.open && this.#swarms.size >= this.#maxTorrents) {
+        throw new ClientError("tracker is full: too many torrents", { retryIn: RETRY_WHEN_FULL });
+      }
+      swarm = new Swarm(this.#hashSeed);
+      this.#swarms.set(request.infoHash, swarm);
+    }
+    const addressLength = input.address.length === 4 ? 4 : 16;
+    const table = swarm.tableFor(addressLength);
+    let slot = table.find(request.peerId);
+    const keyHash = request.key === null ? 0 : hashKey(request.key);
+    if (slot >= 0 && !table.hasAddress(slot, input.address)) {
+      // Another address may take over a peer id only by proving it is the same client.
+      if (keyHash === 0 || table.keyHashOf(slot) !== keyHash) {
+        throw new ClientError("peer_id is in use by a peer at another address");
+      }
+    }
+    if (stopped) {
+      if (slot >= 0) table.remove(slot);
+      return emptyResult(swarm.counts());
+    }
+    const seeder = request.left === 0;
+    const previous = slot >= 0 ? table.flagsOf(slot) : 0;
+    let flags = seeder ? SEEDER : request.event === "paused" ? PARTIAL_SEED : 0;
+    // A completion counts once per peer: on `completed`, or on a leecher turning seeder.
+    const completes = seeder && (previous & COMPLETION_COUNTED) === 0 &&
+      (request.event === "completed" || (slot >= 0 && (previous & SEEDER) === 0));
+    if (completes) swarm.downloaded++;
+    flags |= completes ? COMPLETION_COUNTED : previous & COMPLETION_COUNTED;
+    const record = {
+      seenAt: Math.floor(now / 1000),
+      flags,
+      keyHash,
+      left: request.left,
+      uploaded: request.uploaded,
+      downloaded: request.downloaded,
+      agent: this.#agents.intern(input.userAgent),
+    };
+    if (slot >= 0) slot = table.update(slot, input.address, request.port, record);
+    else {
+      if (swarm.peerCount >= this.#maxPeersPerTorrent) {
+        throw new ClientError("swarm is full", { retryIn: RETRY_WHEN_FULL });
+      }
+      slot = table.insert(request.peerId, input.address, request.port, record);
+    }
+    table.setConnectionAddress(request.peerId, input.connectionAddress);
+    return this.#pickPeers(swarm, table, slot, input);
+  }
+
+  /** Scrape counts for these hashes (those not allowed are left out), or every public torrent. */
+  scrape(infoHashes: readonly ByteString[] | null): ScrapeEntry[] {
+    const hashes = infoHashes ?? this.#publicHashes();
+    const entries: ScrapeEntry[] = [];
+    for (const infoHash of hashes) {
+      if (!this.#allowlist.allows(infoHash)) continue;
+      entries.push({ infoHash, ...(this.#swarms.get(infoHash)?.counts() ?? ZERO_COUNTS) });
+    }
+    return entries;
+  }
+
+  /** The swarm of one hash, if it has one (for stats). */
+  swarm(infoHash: ByteString): Swarm | undefined {
+    return this.#swarms.get(infoHash);
+  }
+
+  /** Every hash that has a swarm. */
+  swarmHashes(): IterableIterator<ByteString> {
+    return this.#swarms.keys();
+  }
+
+  /** The user agent behind an interned id (for stats). */
+  userAgent(id: number): string {
+    return this.#agents.lookup(id);
+  }
+
+  /**
+   * Drops peers silent for longer than the expiry, and swarms left with nothing worth keeping.
+   * Works through swarms in slices of about `budget` peers, so no request waits behind a full
+   * pass; call again until it returns true (one pass complete).
+   */
+  sweep(now: number, budget = Infinity): boolean {
+    const cutoff = Math.floor(now / 1000) - this.#expirySeconds;
+    this.#sweepCursor ??= this.#swarms.entries();
+    let visited = 0;
+    while (visited < budget) {
+      const next = this.#sweepCursor.next();
+      if (next.done) {
+        this.#sweepCursor = null;
+        return true;
+      }
+      const [infoHash, swarm] = next.value;
+      visited += swarm.peerCount + 1;
+      swarm.removeSeenBefore(cutoff);
+      // An allowed torrent keeps its empty swarm only to remember its completed count.
+      if (swarm.peerCount === 0 && (this.#allowlist.open || swarm.downloaded === 0)) {
+        this.#swarms.delete(infoHash);
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Swaps in a new allowlist in one step. Swarms of hashes it no longer allows are dropped;
+   * every other swarm is kept as it is.
+   */
+  replaceAllowlist(next: Allowlist): void {
+    this.#allowlist = next;
+    for (const infoHash of this.#swarms.keys()) {
+      if (!next.allows(infoHash)) this.#swarms.delete(infoHash);
+    }
+  }
+
+  #publicHashes(): ByteString[] {
+    if (this.#allowlist.open) return [...this.#swarms.keys()];
+    const hashes: ByteString[] = [];
+    for (const torrent of this.#allowlist.torrents) {
+      if (torrent.secret) continue;
+      if (torrent.infoHashV1 !== null) hashes.push(torrent.infoHashV1);
+      if (torrent.infoHashV2 !== null) hashes.push(torrent.infoHashV2);
+    }
+    return hashes;
+  }
+
+  /** Up to numwant peers: the requester's family first, then the other; never the requester. */
+  #pickPeers(swarm: Swarm, own: PeerTable, slot: number, input: AnnounceInput): AnnounceResult {
+    const { numwant } = input.request;
+    const other = swarm.existingTable(own.addressLength === 4 ? 16 : 4);
+    const fromOwn = Math.min(numwant, own.count - 1);
+    const fromOther = Math.min(numwant - fromOwn, other?.count ?? 0);
+    const seeder = slot < own.seeders;
+    const ownPicks = this.#fill(own, fromOwn, seeder, slot, input.wantPeerIds);
+    const otherPicks = other === null
+      ? { peers: NO_BYTES, ids: null }
+      : this.#fill(other, fromOther, seeder, -1, input.wantPeerIds);
+    const [four, six] = own.addressLength === 4 ? [ownPicks, otherPicks] : [otherPicks, ownPicks];
+    return {
+      ...swarm.counts(),
+      peers4: four.peers,
+      peers6: six.peers,
+      peerIds4: input.wantPeerIds ? four.ids ?? NO_BYTES : null,
+      peerIds6: input.wantPeerIds ? six.ids ?? NO_BYTES : null,
+    };
+  }
+
+  /** Samples `want` peers of one table; a seeder is given leechers before other seeders. */
+  #fill(table: PeerTable, want: number, seeder: boolean, exclude: number, wantIds: boolean) {
+    if (want <= 0) return { peers: NO_BYTES, ids: wantIds ? NO_BYTES : null };
+    const peers = new Uint8Array(want * table.endpointSize);
+    const ids = wantIds ? new Uint8Array(want * 20) : null;
+    const random = this.#random;
+    let got = 0;
+    if (seeder) {
+      got = table.sample(
+        { from: table.seeders, to: table.count, want, exclude, random },
+        peers,
+        0,
+        ids,
+      );
+      got += table.sample(
+        { from: 0, to: table.seeders, want: want - got, exclude, random },
+        peers,
+        got * table.endpointSize,
+        ids,
+      );
+    } else {
+      got = table.sample({ from: 0, to: table.count, want, exclude, random }, peers, 0, ids);
+    }
+    return {
+      peers: peers.subarray(0, got * table.endpointSize),
+      ids: ids?.subarray(0, got * 20) ?? null,
+    };
+  }
+}
+
+function emptyResult(counts: SwarmCounts): AnnounceResult {
+  return { ...counts, peers4: NO_BYTES, peers6: NO_BYTES, peerIds4: null, peerIds6: null };
+}
+
+/** A non-zero 32-bit hash of a client `key` (0 means "no key"). */
+function hashKey(key: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
+  return hash === 0 ? 1 : hash;
+}
