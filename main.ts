@@ -37,7 +37,8 @@ async function main(args: string[]): Promise<void> {
   let logger: Logger | null = null;
   try {
     const config = await loadConfigFile(command.configPath, {
-      onWarning: (message) => Deno.stderr.writeSync(new TextEncoder().encode(`nobrake: ${message}\n`)),
+      onWarning: (message) =>
+        Deno.stderr.writeSync(new TextEncoder().encode(`nobrake: ${message}\n`)),
     });
     logger = createLogger({ path: config.logfile });
     const server = await startTrackerServer(config, { logger });

@@ -72,7 +72,9 @@ export async function startTrackerServer(
   const httpAddress = server.addr as Deno.NetAddr;
   logger.log(
     "startup",
-    `NoBrake ${VERSION} listening on http://${formatHost(httpAddress.hostname)}:${httpAddress.port}` +
+    `NoBrake ${VERSION} listening on http://${
+      formatHost(httpAddress.hostname)
+    }:${httpAddress.port}` +
       ` (${openMode ? "open mode" : `${allowlist.size} torrents allowed`})`,
   );
 

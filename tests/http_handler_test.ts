@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { Tracker } from "../src/core/tracker.ts";
+import type { AnnounceInput, AnnounceResult } from "../src/core/types.ts";
+import { createHttpHandler, type HttpSettings, pathOf } from "../src/http/handler.ts";
+import { createMemoryLogger } from "../src/runtime/logger.ts";
+import { decodeDict, percentEncodeAll, textOf } from "./support/http_tracker_client.ts";
+
+const SETTINGS: HttpSettings = {
+  interval: 1800,
+  minInterval: 900,
+  numwantDefault: 50,
+  numwantMax: 200,
+  trustIpParam: false,
+  noscrape: false,
+  nostats: false,
+  logAnnounces: false,
+};
+const INFO = { remoteAddr: { hostname: "::ffff:192.0.2.10" } };
+const QUERY = `info_hash=${percentEncodeAll(new Uint8Array(20).fill(0xab))}` +
+  `&peer_id=${percentEncodeAll(new Uint8Array(20).fill(0x2d))}&port=6881&left=0`;
+
+/** A core that fails the way a bug would. */
+class BrokenTracker extends Tracker {
+  override announce(_input: AnnounceInput, _now: number): AnnounceResult {
+    throw new TypeError("simulated bug");
+  }
+}
+
+Deno.test("createHttpHandler() answers an announce without a socket, unmapping the client address", async () => {
+  const handler = createHttpHandler({
+    tracker: new Tracker({ expirySeconds: 60 }),
+    settings: SETTINGS,
+    logger: createMemoryLogger(),
+    version: "test",
+    now: () => 1_000_000,
+  });
+  const response = handler(new Request(`http://tracker/announce?${QUERY}`), INFO);
+  assert.equal(response.status, 200);
+  const reply = decodeDict(new Uint8Array(await response.arrayBuffer()));
+  assert.deepEqual(reply.get("external ip"), new Uint8Array([192, 0, 2, 10]));
+  assert.equal(reply.get("complete"), 1);
+});
+
+Deno.test("createHttpHandler() logs a bug and answers 500 with a bencoded internal error", async () => {
+  const logger = createMemoryLogger();
+  const handler = createHttpHandler({
+    tracker: new BrokenTracker({ expirySeconds: 60 }),
+    settings: SETTINGS,
+    logger,
+    version: "test",
+  });
+  const response = handler(new Request(`http://tracker/announce?${QUERY}`), INFO);
+  assert.equal(response.status, 500);
+  assert.equal(
+    textOf(decodeDict(new Uint8Array(await response.arrayBuffer())), "failure reason"),
+    "internal error",
+  );
+  assert.equal(
+    logger.lines.filter((line) => / error GET \/announce: TypeError: simulated bug/.test(line))
+      .length,
+    1,
+  );
+});
+
+Deno.test("createHttpHandler() logs a client error only at debug", async () => {
+  const logger = createMemoryLogger({ debug: false });
+  const handler = createHttpHandler({
+    tracker: new Tracker({ expirySeconds: 60 }),
+    settings: SETTINGS,
+    logger,
+    version: "t",
+  });
+  const response = handler(new Request("http://tracker/announce?port=1"), INFO);
+  assert.match(
+    textOf(decodeDict(new Uint8Array(await response.arrayBuffer())), "failure reason") ?? "",
+    /missing/,
+  );
+  assert.deepEqual(logger.lines, []);
+});
+
+Deno.test("pathOf() takes the path of an absolute URL without its query", () => {
+  assert.equal(pathOf("http://h:1/announce?x=1"), "/announce");
+  assert.equal(pathOf("http://h/scrape"), "/scrape");
+  assert.equal(pathOf("http://h"), "/");
+  assert.equal(pathOf("http://[::1]:80/stats?info_hash=%2F"), "/stats");
+});

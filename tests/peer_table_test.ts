@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import {
+  COMPLETION_COUNTED,
+  PARTIAL_SEED,
+  type PeerRecord,
+  PeerTable,
+  SEEDER,
+} from "../src/core/peer_table.ts";
+import { id20, ip, seededRandom } from "./support/announce_fixtures.ts";
+
+function record(flags: number, seenAt = 100): PeerRecord {
+  return {
+    seenAt,
+    flags,
+    keyHash: 0,
+    left: flags & SEEDER ? 0 : 5,
+    uploaded: 1,
+    downloaded: 2,
+    agent: 0,
+  };
+}
+
+/** Checks every peer of the model is where the table says, with the right port and partition. */
+function assertMatches(table: PeerTable, model: Map<string, { seeder: boolean; port: number }>) {
+  assert.equal(table.count, model.size);
+  let seeders = 0;
+  for (const [peer, expected] of model) {
+    const slot = table.find(id20(peer));
+    assert.ok(slot >= 0, `peer ${peer} not found`);
+    assert.equal(table.peerIdOf(slot), id20(peer));
+    assert.equal(slot < table.seeders, expected.seeder, `peer ${peer} in the wrong partition`);
+    assert.equal(table.portOf(slot), expected.port);
+    if (expected.seeder) seeders++;
+  }
+  assert.equal(table.seeders, seeders);
+}
+
+Deno.test("PeerTable.insert() and find() locate peers by id", () => {
+  const table = new PeerTable(4, 123);
+  const slot = table.insert(id20("a"), ip("1.2.3.4"), 6881, record(0));
+  assert.equal(table.find(id20("a")), slot);
+  assert.equal(table.find(id20("b")), -1);
+  assert.deepEqual([...table.addressOf(slot)], [1, 2, 3, 4]);
+  assert.equal(table.portOf(slot), 6881);
+  assert.ok(table.hasAddress(slot, ip("1.2.3.4")));
+  assert.ok(!table.hasAddress(slot, ip("1.2.3.5")));
+});
+
+Deno.test("PeerTable keeps seeders before leechers through inserts, updates and removals", () => {
+  const random = seededRandom(99);
+  const table = new PeerTable(4, 7);
+  const model = new Map<string, { seeder: boolean; port: number }>();
+  for (let step = 0; step < 5000; step++) {
+    const peer = `p${Math.floor(random() * 200)}`;
+    const seeder = random() < 0.4;
+    const port = 1 + Math.floor(random() * 65535);
+    const slot = table.find(id20(peer));
+    if (random() < 0.25) {
+      if (slot >= 0) table.remove(slot);
+      model.delete(peer);
+    } else if (slot >= 0) {
+      table.update(slot, ip("10.0.0.1"), port, record(seeder ? SEEDER : 0));
+      model.set(peer, { seeder, port });
+    } else {
+      table.insert(id20(peer), ip("10.0.0.1"), port, record(seeder ? SEEDER : 0));
+      model.set(peer, { seeder, port });
+    }
+    if (step % 97 === 0) assertMatches(table, model);
+  }
+  assertMatches(table, model);
+});
+
+Deno.test("PeerTable grows and shrinks without losing peers", () => {
+  const table = new PeerTable(16, 1);
+  const model = new Map<string, { seeder: boolean; port: number }>();
+  for (let i = 0; i < 3000; i++) {
+    table.insert(id20(`g${i}`), ip("2001:db8::1"), i + 1, record(i % 2 ? SEEDER : 0));
+    model.set(`g${i}`, { seeder: i % 2 === 1, port: i + 1 });
+  }
+  assertMatches(table, model);
+  for (let i = 0; i < 2990; i++) {
+    table.remove(table.find(id20(`g${i}`)));
+    model.delete(`g${i}`);
+  }
+  assertMatches(table, model);
+});
+
+Deno.test("PeerTable.removeSeenBefore() removes exactly the stale peers", () => {
+  const table = new PeerTable(4, 5);
+  for (let i = 0; i < 100; i++) {
+    table.insert(id20(`s${i}`), ip("10.0.0.1"), i + 1, record(i % 3 === 0 ? SEEDER : 0, i));
+  }
+  assert.equal(table.removeSeenBefore(40), 40);
+  assert.equal(table.count, 60);
+  for (let i = 0; i < 100; i++) assert.equal(table.find(id20(`s${i}`)) >= 0, i >= 40);
+  assert.equal(table.seeders, [...Array(60).keys()].filter((k) => (k + 40) % 3 === 0).length);
+});
+
+Deno.test("PeerTable counts partial seeds through updates and removal", () => {
+  const table = new PeerTable(4, 5);
+  const slot = table.insert(id20("p"), ip("10.0.0.1"), 1, record(PARTIAL_SEED));
+  assert.equal(table.partialSeeds, 1);
+  const moved = table.update(slot, ip("10.0.0.1"), 1, record(0));
+  assert.equal(table.partialSeeds, 0);
+  table.update(moved, ip("10.0.0.1"), 1, record(PARTIAL_SEED | COMPLETION_COUNTED));
+  assert.equal(table.partialSeeds, 1);
+  table.remove(table.find(id20("p")));
+  assert.equal(table.partialSeeds, 0);
+});
+
+Deno.test("PeerTable.sample() copies distinct endpoints and skips the excluded slot", () => {
+  const table = new PeerTable(4, 5);
+  for (let i = 0; i < 20; i++) table.insert(id20(`x${i}`), ip(`10.0.0.${i}`), 100 + i, record(0));
+  const out = new Uint8Array(20 * 6);
+  const ids = new Uint8Array(20 * 20);
+  const exclude = table.find(id20("x3"));
+  const got = table.sample(
+    { from: 0, to: table.count, want: 20, exclude, random: seededRandom(3) },
+    out,
+    0,
+    ids,
+  );
+  assert.equal(got, 19);
+  const seen = new Set<number>();
+  for (let i = 0; i < got; i++) {
+    const port = (out[i * 6 + 4] << 8) | out[i * 6 + 5];
+    assert.equal(out[i * 6 + 3], port - 100, "address and port of one peer stay together");
+    assert.equal(String.fromCharCode(...ids.subarray(i * 20, i * 20 + 20)), id20(`x${port - 100}`));
+    seen.add(port);
+  }
+  assert.equal(seen.size, 19);
+  assert.ok(!seen.has(103));
+});
+
+Deno.test("PeerTable remembers a connection address only for peers that have one", () => {
+  const table = new PeerTable(4, 5);
+  const slot = table.insert(id20("c"), ip("10.0.0.1"), 1, record(0));
+  assert.equal(table.connectionAddressOf(id20("c")), null);
+  table.setConnectionAddress(id20("c"), ip("192.0.2.1"));
+  assert.deepEqual([...table.connectionAddressOf(id20("c"))!], [192, 0, 2, 1]);
+  table.remove(slot);
+  assert.equal(table.connectionAddressOf(id20("c")), null);
+});
