@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { registerBehaviourSuite, type SuiteOptions } from "./support/behaviour_suite.ts";
-import { BDict } from "../src/protocol/bencode_decode.ts";
+import type { BDict } from "../src/protocol/bencode_decode.ts";
 import {
   decodeDict,
   HttpTrackerClient,
