@@ -44,7 +44,8 @@ export async function startTrackerServer(
   const { logger } = options;
   const now = options.now ?? Date.now;
   const openMode = config.allowed === "*";
-  const allowlist = openMode ? Allowlist.openMode() : await loadListLogged(config.allowed, logger);
+  const loaded = openMode ? null : await loadListLogged(config.allowed, logger);
+  const allowlist = loaded?.allowlist ?? Allowlist.openMode();
   const tracker = new Tracker({
     allowlist,
     expirySeconds: config.expiry,
@@ -75,7 +76,11 @@ export async function startTrackerServer(
     `NoBrake ${VERSION} listening on http://${
       formatHost(httpAddress.hostname)
     }:${httpAddress.port}` +
-      ` (${openMode ? "open mode" : `${allowlist.size} torrents allowed`})`,
+      ` (${
+        loaded === null
+          ? "open mode"
+          : `${allowlist.size} torrents allowed, ${loaded.skipped} files skipped`
+      })`,
   );
 
   // The sweep runs in slices, each its own macrotask, so requests interleave with a long pass.
@@ -93,11 +98,12 @@ export async function startTrackerServer(
     while (reloading !== null) await reloading;
     reloading = (async () => {
       try {
-        const next = await loadListLogged(config.allowed, logger);
+        const { allowlist: next, skipped } = await loadListLogged(config.allowed, logger);
         const { added, removed } = diffAllowlists(tracker.allowlist, next);
         tracker.replaceAllowlist(next);
         for (const hash of added) logger.log("torrent", `${byteStringToHex(hash)} added`);
         for (const hash of removed) logger.log("torrent", `${byteStringToHex(hash)} deleted`);
+        logger.log("torrent", `reloaded: ${next.size} torrents allowed, ${skipped} files skipped`);
       } catch (error) {
         logger.log("error", `reload failed, keeping the old allowlist: ${messageOf(error)}`);
       }
@@ -121,14 +127,14 @@ export async function startTrackerServer(
   };
 }
 
-async function loadListLogged(dir: string, logger: Logger): Promise<Allowlist> {
+/** Loads the allowlist, logging one line per skipped file; returns the list and the skip count. */
+async function loadListLogged(
+  dir: string,
+  logger: Logger,
+): Promise<{ allowlist: Allowlist; skipped: number }> {
   const { allowlist, skipped } = await loadAllowlist(dir);
-  for (const file of skipped) logger.log("error", `skipped ${file.path}: ${file.reason}`);
-  logger.log(
-    "torrent",
-    `loaded ${allowlist.size} torrents from ${dir}, skipped ${skipped.length} files`,
-  );
-  return allowlist;
+  for (const file of skipped) logger.log("error", `skipped ${dir}/${file.path}: ${file.reason}`);
+  return { allowlist, skipped: skipped.length };
 }
 
 function formatHost(hostname: string): string {
