@@ -92,6 +92,12 @@ export interface Config {
    * @default 5
    */
   readonly sweep_interval: number;
+  /**
+   * Reload the allowlist by itself when files under `allowed` change (debounced), besides on
+   * SIGHUP. Off by default: a reload is then exactly when the operator asks for one.
+   * @default false
+   */
+  readonly watch_allowed: boolean;
 }
 
 /**
@@ -116,6 +122,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   max_torrents: 100000,
   max_peers_per_torrent: 50000,
   sweep_interval: 5,
+  watch_allowed: false,
 });
 
 /** A config that cannot be used; the message is one line naming the file and, if known, the key. */
@@ -226,6 +233,7 @@ export function parseConfig(
     max_torrents: get("max_torrents"),
     max_peers_per_torrent: get("max_peers_per_torrent"),
     sweep_interval: get("sweep_interval"),
+    watch_allowed: get("watch_allowed"),
   };
 
   if (config.numwant_default > config.numwant_max) {
@@ -326,6 +334,7 @@ const READERS: { readonly [K in keyof Config]: Reader<Config[K]> } = {
   max_torrents: integer(1),
   max_peers_per_torrent: integer(1),
   sweep_interval: integer(1),
+  watch_allowed: flag,
 };
 
 const REQUIRED: ReadonlySet<string> = new Set(["port", "allowed", "interval", "expiry"]);

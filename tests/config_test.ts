@@ -71,6 +71,7 @@ Deno.test("parseConfig() fills every optional key with its default", () => {
     max_torrents: 100000,
     max_peers_per_torrent: 50000,
     sweep_interval: 5,
+    watch_allowed: false,
   });
 });
 
@@ -290,6 +291,7 @@ Deno.test("parseConfig() accepts port 0 and every key set explicitly", () => {
     max_torrents: 10,
     max_peers_per_torrent: 100,
     sweep_interval: 1,
+    watch_allowed: true,
   };
   assert.deepEqual(parseConfig(JSON.stringify(all), "t.json"), all);
   // Any family other than "AF_INET6" is kept as written and means IPv4, as in the original.

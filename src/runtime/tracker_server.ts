@@ -12,6 +12,7 @@ import { createHttpHandler } from "../http/handler.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
 import { VERSION } from "../version.ts";
 import { loadAllowlist } from "./allowlist_loader.ts";
+import { type DirectoryWatcher, watchDirectory } from "./directory_watcher.ts";
 import type { Logger } from "./logger.ts";
 
 /** A running tracker. */
@@ -115,12 +116,24 @@ export async function startTrackerServer(
     }
   }
 
+  let watcher: DirectoryWatcher | null = null;
+  if (config.watch_allowed && !openMode) {
+    watcher = watchDirectory(config.allowed, () => {
+      logger.log("torrent", `change under ${config.allowed}, reloading the allowlist`);
+      reload();
+    }, {
+      onError: (error) =>
+        logger.log("error", `watching ${config.allowed} stopped: ${messageOf(error)}`),
+    });
+  }
+
   return {
     httpAddress,
     tracker,
     reload,
     async shutdown() {
       clearTimeout(sweepTimer);
+      watcher?.close();
       await server.shutdown();
       logger.flush();
     },

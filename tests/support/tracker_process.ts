@@ -1,0 +1,104 @@
+/**
+ * Runs `main.ts` as a real subprocess for tests of what only a process has: signals, exit codes,
+ * the log on stderr. Reads stderr line by line so a test can wait for a log line.
+ *
+ * @module
+ */
+import { fileURLToPath } from "node:url";
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/** A running tracker process. */
+export class TrackerProcess {
+  readonly #child: Deno.ChildProcess;
+  readonly #lines: string[] = [];
+  readonly #done: Promise<void>;
+  #waiters: (() => void)[] = [];
+
+  constructor(args: string[], options: { cwd?: string } = {}) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-read", "--allow-write", MAIN, ...args],
+      cwd: options.cwd,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#child = child;
+    this.#done = (async () => {
+      const decoder = child.stderr.pipeThrough(new TextDecoderStream());
+      let pending = "";
+      for await (const chunk of decoder) {
+        pending += chunk;
+        const parts = pending.split("\n");
+        pending = parts.pop()!;
+        this.#lines.push(...parts);
+        this.#wake();
+      }
+      if (pending !== "") this.#lines.push(pending);
+      this.#wake();
+    })();
+  }
+
+  /** Every stderr line so far. */
+  get lines(): readonly string[] {
+    return this.#lines;
+  }
+
+  /** Waits for a stderr line matching `pattern`; throws after `timeoutMs`. */
+  async waitForLine(pattern: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      for (const line of this.#lines) {
+        const match = line.match(pattern);
+        if (match !== null) return match;
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`no line matching ${pattern}; got:\n${this.#lines.join("\n")}`);
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#waiters.push(resolve);
+        timer = setTimeout(resolve, Math.min(left, 200));
+      });
+      clearTimeout(timer);
+    }
+  }
+
+  /** Waits for the `listening on` line and returns the HTTP port. */
+  async port(): Promise<number> {
+    const match = await this.waitForLine(/listening on http:\/\/\S+:(\d+)/);
+    return Number(match[1]);
+  }
+
+  signal(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
+  /** Waits for the process to end (killing it after `timeoutMs`) and returns its exit code. */
+  async exitCode(timeoutMs = 10_000): Promise<number> {
+    const timer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    }, timeoutMs);
+    const status = await this.#child.status;
+    clearTimeout(timer);
+    await this.#done;
+    return status.code;
+  }
+
+  /** Ends the process if it still runs, and releases its streams. */
+  async close(): Promise<void> {
+    try {
+      this.#child.kill("SIGKILL");
+    } catch { /* already gone */ }
+    await this.exitCode();
+  }
+
+  #wake(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
