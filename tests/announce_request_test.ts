@@ -10,18 +10,7 @@ import assert from "node:assert/strict";
 import { ClientError } from "../src/core/client_error.ts";
 import type { AnnounceRequest } from "../src/core/types.ts";
 import { type NumwantLimits, parseAnnounceQuery } from "../src/protocol/announce_request.ts";
-
-/** mulberry32: small, seedable, good enough to pick test values. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom as prng } from "./support/seeded_random.ts";
 
 const LIMITS: NumwantLimits = { numwantDefault: 50, numwantMax: 200 };
 
@@ -62,41 +51,47 @@ Deno.test("parseAnnounceQuery() parses every field", () => {
       "&left=4096&event=started&numwant=25&compact=0&no_peer_id=1&key=1a2b3c4d&trackerid=t1" +
       "&ip=10.0.0.2&ipv4=192.0.2.7:6881&ipv6=%5B2001:db8::1%5D:6881",
   );
-  assert.deepEqual(request, {
-    infoHash: HASH,
-    peerId: PEER_ID,
-    port: 51413,
-    uploaded: 1024,
-    downloaded: 2048,
-    left: 4096,
-    event: "started",
-    numwant: 25,
-    compact: false,
-    noPeerId: true,
-    key: "1a2b3c4d",
-    claimedIp: new Uint8Array([10, 0, 0, 2]),
-    claimedIpv4: new Uint8Array([192, 0, 2, 7]),
-    claimedIpv6: new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
-  } satisfies AnnounceRequest);
+  assert.deepEqual(
+    request,
+    {
+      infoHash: HASH,
+      peerId: PEER_ID,
+      port: 51413,
+      uploaded: 1024,
+      downloaded: 2048,
+      left: 4096,
+      event: "started",
+      numwant: 25,
+      compact: false,
+      noPeerId: true,
+      key: "1a2b3c4d",
+      claimedIp: new Uint8Array([10, 0, 0, 2]),
+      claimedIpv4: new Uint8Array([192, 0, 2, 7]),
+      claimedIpv6: new Uint8Array([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+    } satisfies AnnounceRequest,
+  );
 });
 
 Deno.test("parseAnnounceQuery() defaults every optional field", () => {
-  assert.deepEqual(parse(query()), {
-    infoHash: HASH,
-    peerId: PEER_ID,
-    port: 6881,
-    uploaded: 0,
-    downloaded: 0,
-    left: 0,
-    event: "none",
-    numwant: 50,
-    compact: true,
-    noPeerId: false,
-    key: null,
-    claimedIp: null,
-    claimedIpv4: null,
-    claimedIpv6: null,
-  } satisfies AnnounceRequest);
+  assert.deepEqual(
+    parse(query()),
+    {
+      infoHash: HASH,
+      peerId: PEER_ID,
+      port: 6881,
+      uploaded: 0,
+      downloaded: 0,
+      left: 0,
+      event: "none",
+      numwant: 50,
+      compact: true,
+      noPeerId: false,
+      key: null,
+      claimedIp: null,
+      claimedIpv4: null,
+      claimedIpv6: null,
+    } satisfies AnnounceRequest,
+  );
 });
 
 Deno.test("parseAnnounceQuery() accepts fields in any order, with a binary peer_id", () => {
@@ -355,7 +350,9 @@ Deno.test("parseAnnounceQuery() unmaps an IPv4-mapped ip=", () => {
 });
 
 Deno.test("parseAnnounceQuery() sets ip= to null for host names, endpoints and garbage", () => {
-  for (const value of ["tracker.example.com", "10.0.0.256", "1.2.3.4:6881", "[::1]:6881", "%ff", "x"]) {
+  for (
+    const value of ["tracker.example.com", "10.0.0.256", "1.2.3.4:6881", "[::1]:6881", "%ff", "x"]
+  ) {
     assert.equal(parse(query(`ip=${value}`)).claimedIp, null, value);
   }
   assert.equal(parse(query("ip=")).claimedIp, null);
@@ -375,7 +372,16 @@ Deno.test("parseAnnounceQuery() parses ipv4= as an address or an a.b.c.d:port en
 
 Deno.test("parseAnnounceQuery() sets ipv4= to null for IPv6 and garbage", () => {
   for (
-    const value of ["2001:db8::1", "[2001:db8::1]:6881", "::ffff:1.2.3.4", "256.1.1.1", "1.2.3", "host:80", "", "["]
+    const value of [
+      "2001:db8::1",
+      "[2001:db8::1]:6881",
+      "::ffff:1.2.3.4",
+      "256.1.1.1",
+      "1.2.3",
+      "host:80",
+      "",
+      "[",
+    ]
   ) {
     assert.equal(parse(query(`ipv4=${value}`)).claimedIpv4, null, value);
   }
@@ -482,7 +488,9 @@ Deno.test("parseAnnounceQuery() only ever throws ClientError on random well-form
   const value = (): string => {
     let out = "";
     for (let n = pick(4); n >= 0; n--) {
-      out += rand() < 0.2 ? "%" + pick(256).toString(16).padStart(2, "0") : fragments[pick(fragments.length)];
+      out += rand() < 0.2
+        ? "%" + pick(256).toString(16).padStart(2, "0")
+        : fragments[pick(fragments.length)];
     }
     return out;
   };
@@ -491,7 +499,9 @@ Deno.test("parseAnnounceQuery() only ever throws ClientError on random well-form
     const pairs = [`info_hash=${HASH_QUERY}`, `peer_id=${PEER_ID}`, "port=6881", "left=0"].filter(
       () => rand() < 0.9,
     );
-    for (let n = pick(8); n > 0; n--) pairs.splice(pick(pairs.length + 1), 0, `${keys[pick(keys.length)]}=${value()}`);
+    for (let n = pick(8); n > 0; n--) {
+      pairs.splice(pick(pairs.length + 1), 0, `${keys[pick(keys.length)]}=${value()}`);
+    }
     const text = pairs.join("&");
     try {
       const request = parse(text);

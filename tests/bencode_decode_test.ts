@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import bencode from "bencode";
 import { BDict, BencodeError, type BValue, decodeBencode } from "../src/protocol/bencode_decode.ts";
 import { bytesToByteString } from "../src/protocol/byte_string.ts";
+import { seededRandom as prng } from "./support/seeded_random.ts";
 
 const latin1 = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0));
 
@@ -19,18 +20,6 @@ function toModel(value: BValue): Model {
     return new Map([...value.entries()].map(([key, v]) => [key, toModel(v)]));
   }
   return Array.isArray(value) ? value.map(toModel) : value;
-}
-
-/** mulberry32: small, seedable, good enough to pick test values. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A random value to give the oracle encoder (`input`) and what decoding must yield (`expected`). */

@@ -45,7 +45,9 @@ export class BencodeWriter {
     if (typeof value === "number" && !Number.isInteger(value)) {
       throw new TypeError(`bencode integers must be whole numbers, got ${value}`);
     }
-    return this.raw(`i${value}e`);
+    // Past 1e21 a number prints in exponent form ("1e+21"), which is not bencode.
+    const digits = typeof value === "number" && Math.abs(value) >= 1e21 ? BigInt(value) : value;
+    return this.raw(`i${digits}e`);
   }
 
   /** `<len>:<bytes>` from raw bytes. */

@@ -26,7 +26,9 @@ export function percentDecode(text: string, start = 0, end = text.length): ByteS
     const high = hexValue(text.charCodeAt(escape + 1));
     const low = hexValue(text.charCodeAt(escape + 2));
     if (high < 0 || low < 0) return null;
-    out += text.slice(from, escape) + String.fromCharCode((high << 4) | low);
+    const plain = checkBytes(text.slice(from, escape));
+    if (plain === null) return null;
+    out += plain + String.fromCharCode((high << 4) | low);
     from = escape + 3;
     escape = text.indexOf("%", from);
   }
@@ -59,10 +61,11 @@ export function parseQuery(query: string): QueryParam[] | null {
 
 /** The raw query of a request URL: what follows the first `?`, up to any `#`, or `""`. */
 export function rawQueryOf(url: string): string {
+  // A `?` inside the fragment does not start a query (RFC 3986 section 3.5).
+  const hash = url.indexOf("#");
+  const end = hash === -1 ? url.length : hash;
   const question = url.indexOf("?");
-  if (question === -1) return "";
-  const hash = url.indexOf("#", question);
-  return hash === -1 ? url.slice(question + 1) : url.slice(question + 1, hash);
+  return question === -1 || question > end ? "" : url.slice(question + 1, end);
 }
 
 function hexValue(code: number): number {

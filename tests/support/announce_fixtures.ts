@@ -74,14 +74,4 @@ export function splitEndpoints(compact: Uint8Array, size: 6 | 18): string[] {
   return out.sort();
 }
 
-/** A deterministic PRNG (mulberry32) so sampling is reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from "./seeded_random.ts";
