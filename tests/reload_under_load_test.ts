@@ -37,6 +37,7 @@ Deno.test("reloading the allowlist while announcing fails no announce and loses 
     const counts = await client.scrape(test.allowed);
     assert.equal(counts.reduce((sum, entry) => sum + entry.incomplete, 0), workers * perWorker);
     // Reported, not asserted: tests never assert on timing.
+    // deno-lint-ignore no-console
     console.log(
       `${workers * perWorker} announces, ${reloads} reloads, slowest announce ${
         maxLatencyMs.toFixed(1)
