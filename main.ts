@@ -1,7 +1,8 @@
 /**
  * NoBrake's entry point: reads the command line and the config, opens the log, starts the tracker,
- * and owns the process: signals (SIGHUP reloads the allowlist; SIGINT/SIGTERM stop gracefully, a
- * second one exits at once) and exit codes (2 for a config or start-up problem).
+ * and owns the process: signals (SIGHUP reloads the allowlist, the TLS certificate and the
+ * passkeys; SIGINT/SIGTERM stop gracefully and exit 0, a second one exits at once with 1) and exit
+ * codes (2 for a config or start-up problem).
  *
  * @module
  */
@@ -12,6 +13,8 @@ import { startTrackerServer } from "./src/runtime/tracker_server.ts";
 
 /** Exit code for a problem the operator must fix: bad arguments, config or allowed directory. */
 const EXIT_USAGE = 2;
+/** Exit code when a second signal cuts a graceful stop short, or the stop itself failed. */
+const EXIT_INTERRUPTED = 1;
 
 function fail(message: string): never {
   Deno.stderr.writeSync(new TextEncoder().encode(`nobrake: ${message}\n`));
@@ -45,17 +48,31 @@ async function main(args: string[]): Promise<void> {
     const activeLogger = logger;
     let stopping = false;
     const stop = async (signal: Deno.Signal) => {
-      if (stopping) Deno.exit(1);
+      if (stopping) {
+        activeLogger.log("startup", `received ${signal} again, exiting at once`);
+        activeLogger.close();
+        Deno.exit(EXIT_INTERRUPTED);
+      }
       stopping = true;
       activeLogger.log("startup", `received ${signal}, shutting down`);
-      await server.shutdown();
+      let code = 0;
+      try {
+        await server.shutdown();
+      } catch (error) {
+        activeLogger.log(
+          "error",
+          `shutdown failed: ${error instanceof Error ? error.message : error}`,
+        );
+        code = EXIT_INTERRUPTED;
+      }
+      activeLogger.log("startup", "stopped");
       activeLogger.close();
-      Deno.exit(0);
+      Deno.exit(code);
     };
     Deno.addSignalListener("SIGINT", () => stop("SIGINT"));
     Deno.addSignalListener("SIGTERM", () => stop("SIGTERM"));
     Deno.addSignalListener("SIGHUP", () => {
-      activeLogger.log("startup", "received SIGHUP, reloading the allowlist");
+      activeLogger.log("startup", "received SIGHUP, reloading");
       server.reload();
     });
   } catch (error) {

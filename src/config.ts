@@ -11,6 +11,7 @@
  * @module
  */
 import { isAbsolute, join } from "node:path";
+import { parseCidr } from "./protocol/cidr.ts";
 
 /**
  * A checked configuration. Keys are spelled as in the JSON file, so the file, this type and the
@@ -29,6 +30,18 @@ export interface Config {
    * @default "AF_INET"
    */
   readonly family: string;
+  /**
+   * Serves the UDP tracker protocol (BEP 15) next to HTTP, on the same swarms and the same address
+   * as HTTP (`ip`, `family`).
+   * @default true
+   */
+  readonly udp: boolean;
+  /**
+   * UDP port (0..65535); `null` means the same port number as HTTP (or a free one of its own when
+   * `port` is 0); 0 picks a free port, as tests do.
+   * @default null
+   */
+  readonly udp_port: number | null;
   /** Directory holding the allowed `.torrent` files, or `"*"` for open mode (required). */
   readonly allowed: string;
   /** Seconds a client is told to wait between announces (required, positive). */
@@ -46,10 +59,20 @@ export interface Config {
    */
   readonly noscrape: boolean;
   /**
-   * Disables `/stats`. The file may say 0/1 or true/false.
+   * Disables `/stats` and `/stats.json`. The file may say 0/1 or true/false.
    * @default false
    */
   readonly nostats: boolean;
+  /**
+   * Disables `/metrics` (Prometheus). The file may say 0/1 or true/false.
+   * @default false
+   */
+  readonly nometrics: boolean;
+  /**
+   * Leaves peer addresses out of `/stats` and `/stats.json`, for the peers' privacy.
+   * @default false
+   */
+  readonly stats_hide_peers: boolean;
   /**
    * `min interval` sent to clients, at most `interval`; `null` means half of `interval` (see
    * `effectiveMinInterval`).
@@ -98,6 +121,40 @@ export interface Config {
    * @default false
    */
   readonly watch_allowed: boolean;
+  /**
+   * PEM file of the certificate chain to serve HTTPS with (leaf first); with `tls_key`, or `null`
+   * for plain HTTP. Re-read on SIGHUP.
+   * @default null
+   */
+  readonly tls_cert: string | null;
+  /**
+   * PEM file of the private key of `tls_cert`; set both or neither.
+   * @default null
+   */
+  readonly tls_key: string | null;
+  /**
+   * Reverse proxies (IP addresses and CIDR ranges) whose `X-Forwarded-For` or `X-Real-IP` header
+   * names the client. Nobody else's is read.
+   * @default []
+   */
+  readonly trusted_proxies: readonly string[];
+  /**
+   * SQLite file keeping completed counts across restarts and crashes, and live peers across a
+   * graceful restart; `null` keeps state in memory only.
+   * @default "./nobrake-state.sqlite"
+   */
+  readonly state_file: string | null;
+  /**
+   * Seconds a graceful stop waits for requests in flight before it closes what is left.
+   * @default 10
+   */
+  readonly shutdown_timeout: number;
+  /**
+   * File of passkeys, one per line (`#` comments); when set, announces and scrapes must carry one
+   * (`/announce/<key>` or `?passkey=<key>`). Re-read on SIGHUP. `null` turns passkeys off.
+   * @default null
+   */
+  readonly passkeys: string | null;
 }
 
 /**
@@ -108,12 +165,16 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   ip: null,
   port: 6969,
   family: "AF_INET",
+  udp: true,
+  udp_port: null,
   allowed: "./allowed_torrents",
   interval: 1800,
   expiry: 3600,
   logfile: null,
   noscrape: false,
   nostats: false,
+  nometrics: false,
+  stats_hide_peers: false,
   min_interval: null,
   numwant_default: 50,
   numwant_max: 200,
@@ -123,6 +184,12 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   max_peers_per_torrent: 50000,
   sweep_interval: 5,
   watch_allowed: false,
+  tls_cert: null,
+  tls_key: null,
+  trusted_proxies: [],
+  state_file: "./nobrake-state.sqlite",
+  shutdown_timeout: 10,
+  passkeys: null,
 });
 
 /** A config that cannot be used; the message is one line naming the file and, if known, the key. */
@@ -152,8 +219,8 @@ export interface ParseConfigOptions {
 
 /** Keys the original tracker needed that NoBrake accepts and ignores, and why. */
 const OBSOLETE_KEYS: ReadonlyMap<string, string> = new Map([
-  ["statefile", "NoBrake keeps swarm state in memory only"],
-  ["min_save", "NoBrake keeps swarm state in memory only"],
+  ["statefile", 'NoBrake\'s state file, in its own format, is set by "state_file"'],
+  ["min_save", "NoBrake writes counts every second and peers on a graceful stop"],
   ["pidfile", "NoBrake does not daemonise; run it under a service manager"],
 ]);
 
@@ -219,12 +286,16 @@ export function parseConfig(
     ip: get("ip"),
     port: get("port"),
     family: get("family"),
+    udp: get("udp"),
+    udp_port: get("udp_port"),
     allowed: get("allowed"),
     interval: get("interval"),
     expiry: get("expiry"),
     logfile: get("logfile"),
     noscrape: get("noscrape"),
     nostats: get("nostats"),
+    nometrics: get("nometrics"),
+    stats_hide_peers: get("stats_hide_peers"),
     min_interval: get("min_interval"),
     numwant_default: get("numwant_default"),
     numwant_max: get("numwant_max"),
@@ -234,6 +305,12 @@ export function parseConfig(
     max_peers_per_torrent: get("max_peers_per_torrent"),
     sweep_interval: get("sweep_interval"),
     watch_allowed: get("watch_allowed"),
+    tls_cert: get("tls_cert"),
+    tls_key: get("tls_key"),
+    trusted_proxies: get("trusted_proxies"),
+    state_file: get("state_file"),
+    shutdown_timeout: get("shutdown_timeout"),
+    passkeys: get("passkeys"),
   };
 
   if (config.numwant_default > config.numwant_max) {
@@ -252,6 +329,30 @@ export function parseConfig(
       `must not exceed interval (${config.interval}), got ${config.min_interval}`,
     );
   }
+  if ((config.tls_cert === null) !== (config.tls_key === null)) {
+    const [set, unset] = config.tls_cert === null
+      ? ["tls_key", "tls_cert"]
+      : ["tls_cert", "tls_key"];
+    throw new ConfigError(source, unset, `must be set together with ${set}`);
+  }
+  for (const entry of config.trusted_proxies) {
+    if (parseCidr(entry) === null) {
+      throw new ConfigError(
+        source,
+        "trusted_proxies",
+        `${describe(entry)} is not an IP address or CIDR range`,
+      );
+    }
+  }
+  // TODO(udp): check passkeys over UDP too (BEP 41 URL data, `passkeyFromPath` in
+  // src/protocol/passkey.ts) and drop this; until then UDP would let anyone in.
+  if (config.passkeys !== null && config.udp) {
+    throw new ConfigError(
+      source,
+      "passkeys",
+      'needs "udp": false (UDP announces are not checked for passkeys yet)',
+    );
+  }
   // Legal (the original allowed it), but peers then vanish between their announces.
   if (config.expiry < config.interval) {
     const problem =
@@ -268,16 +369,22 @@ export function effectiveMinInterval(config: Config): number {
 }
 
 /**
- * Resolves the relative paths of `config` (`allowed` unless `"*"`, and `logfile`) against
+ * Resolves the relative paths of `config` (`allowed` unless `"*"`, `logfile`, `tls_cert`,
+ * `tls_key`, `state_file`, `passkeys`) against
  * `configDir`, the directory of the config file, so a config means the same from any working
  * directory. Absolute paths are kept. Pure: a relative `configDir` gives relative results.
  */
 export function resolveConfigPaths(config: Config, configDir: string): Config {
   const resolve = (path: string) => isAbsolute(path) ? path : join(configDir, path);
+  const resolveOrNull = (path: string | null) => path === null ? null : resolve(path);
   return {
     ...config,
     allowed: config.allowed === "*" ? "*" : resolve(config.allowed),
-    logfile: config.logfile === null ? null : resolve(config.logfile),
+    logfile: resolveOrNull(config.logfile),
+    tls_cert: resolveOrNull(config.tls_cert),
+    tls_key: resolveOrNull(config.tls_key),
+    state_file: resolveOrNull(config.state_file),
+    passkeys: resolveOrNull(config.passkeys),
   };
 }
 
@@ -320,12 +427,16 @@ const READERS: { readonly [K in keyof Config]: Reader<Config[K]> } = {
   ip: orNull(nonEmptyString),
   port: integer(0, 65535),
   family: nonEmptyString,
+  udp: flag,
+  udp_port: orNull(integer(0, 65535)),
   allowed: nonEmptyString,
   interval: integer(1),
   expiry: integer(1),
   logfile: orNull(nonEmptyString),
   noscrape: flag,
   nostats: flag,
+  nometrics: flag,
+  stats_hide_peers: flag,
   min_interval: orNull(integer(1)),
   numwant_default: integer(0),
   numwant_max: integer(1),
@@ -335,6 +446,18 @@ const READERS: { readonly [K in keyof Config]: Reader<Config[K]> } = {
   max_peers_per_torrent: integer(1),
   sweep_interval: integer(1),
   watch_allowed: flag,
+  tls_cert: orNull(nonEmptyString),
+  tls_key: orNull(nonEmptyString),
+  trusted_proxies: {
+    expected: "a list of IP addresses and CIDR ranges",
+    read: (value) =>
+      Array.isArray(value) && value.every((entry) => typeof entry === "string")
+        ? Object.freeze([...value])
+        : undefined,
+  },
+  state_file: orNull(nonEmptyString),
+  shutdown_timeout: integer(0),
+  passkeys: orNull(nonEmptyString),
 };
 
 const REQUIRED: ReadonlySet<string> = new Set(["port", "allowed", "interval", "expiry"]);

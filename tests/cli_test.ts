@@ -91,7 +91,11 @@ Deno.test("loadConfigFile() reads a config and resolves its paths against its di
       JSON.stringify({ port: 6969, allowed: "torrents", interval: 1800, expiry: 3600 }),
     );
     const config = await loadConfigFile(path);
-    assert.deepEqual(config, { ...DEFAULT_CONFIG, allowed: join(dir, "torrents") });
+    assert.deepEqual(config, {
+      ...DEFAULT_CONFIG,
+      allowed: join(dir, "torrents"),
+      state_file: join(dir, "nobrake-state.sqlite"),
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -108,7 +112,7 @@ Deno.test("loadConfigFile() passes warnings on", async () => {
     const warnings: string[] = [];
     await loadConfigFile(path, { onWarning: (m) => warnings.push(m) });
     assert.deepEqual(warnings, [
-      `${path}: key "statefile": ignored (NoBrake keeps swarm state in memory only)`,
+      `${path}: key "statefile": ignored (NoBrake's state file, in its own format, is set by "state_file")`,
     ]);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -57,12 +57,16 @@ Deno.test("parseConfig() fills every optional key with its default", () => {
     ip: null,
     port: 6969,
     family: "AF_INET",
+    udp: true,
+    udp_port: null,
     allowed: "./allowed_torrents",
     interval: 1800,
     expiry: 3600,
     logfile: null,
     noscrape: false,
     nostats: false,
+    nometrics: false,
+    stats_hide_peers: false,
     min_interval: null,
     numwant_default: 50,
     numwant_max: 200,
@@ -72,6 +76,12 @@ Deno.test("parseConfig() fills every optional key with its default", () => {
     max_peers_per_torrent: 50000,
     sweep_interval: 5,
     watch_allowed: false,
+    tls_cert: null,
+    tls_key: null,
+    trusted_proxies: [],
+    state_file: "./nobrake-state.sqlite",
+    shutdown_timeout: 10,
+    passkeys: null,
   });
 });
 
@@ -113,9 +123,9 @@ Deno.test("parseConfig() accepts the obsolete keys of older originals and warns 
     nostats: true,
   });
   assert.deepEqual(warnings, [
-    'tracker.cfg: key "statefile": ignored (NoBrake keeps swarm state in memory only)',
+    'tracker.cfg: key "statefile": ignored (NoBrake\'s state file, in its own format, is set by "state_file")',
     'tracker.cfg: key "pidfile": ignored (NoBrake does not daemonise; run it under a service manager)',
-    'tracker.cfg: key "min_save": ignored (NoBrake keeps swarm state in memory only)',
+    'tracker.cfg: key "min_save": ignored (NoBrake writes counts every second and peers on a graceful stop)',
   ]);
 });
 
@@ -211,6 +221,7 @@ Deno.test("parseConfig() rejects a value of the wrong type, quoting it", () => {
     ["min_interval", "900", 'must be a positive integer or null, got "900"'],
     ["numwant_default", true, "must be a non-negative integer, got true"],
     ["trust_ip_param", "true", 'must be true, false, 1 or 0, got "true"'],
+    ["udp", "on", 'must be true, false, 1 or 0, got "on"'],
     ["log_announces", null, "must be true, false, 1 or 0, got null"],
   ];
   for (const [key, value, problem] of cases) {
@@ -223,6 +234,7 @@ Deno.test("parseConfig() rejects an out-of-range value", () => {
     ["port", 65536, "must be an integer from 0 to 65535, got 65536"],
     ["port", -1, "must be an integer from 0 to 65535, got -1"],
     ["port", 80.5, "must be an integer from 0 to 65535, got 80.5"],
+    ["udp_port", 65536, "must be an integer from 0 to 65535 or null, got 65536"],
     ["interval", 0, "must be a positive integer, got 0"],
     ["expiry", -5, "must be a positive integer, got -5"],
     ["allowed", "", 'must be a non-empty string, got ""'],
@@ -277,12 +289,16 @@ Deno.test("parseConfig() accepts port 0 and every key set explicitly", () => {
     ip: "::1",
     port: 0,
     family: "AF_INET6",
+    udp: false,
+    udp_port: 6881,
     allowed: "*",
     interval: 60,
     expiry: 120,
     logfile: "/var/log/nobrake.log",
     noscrape: true,
     nostats: true,
+    nometrics: true,
+    stats_hide_peers: true,
     min_interval: 10,
     numwant_default: 20,
     numwant_max: 80,
@@ -292,6 +308,12 @@ Deno.test("parseConfig() accepts port 0 and every key set explicitly", () => {
     max_peers_per_torrent: 100,
     sweep_interval: 1,
     watch_allowed: true,
+    tls_cert: "cert.pem",
+    tls_key: "key.pem",
+    trusted_proxies: ["10.0.0.0/8", "::1"],
+    state_file: null,
+    shutdown_timeout: 0,
+    passkeys: "passkeys.txt",
   };
   assert.deepEqual(parseConfig(JSON.stringify(all), "t.json"), all);
   // Any family other than "AF_INET6" is kept as written and means IPv4, as in the original.
@@ -310,7 +332,12 @@ Deno.test("resolveConfigPaths() resolves relative paths against the config's dir
   const resolved = resolveConfigPaths(config, "/etc/nobrake");
   assert.equal(resolved.allowed, join("/etc/nobrake", "torrents"));
   assert.equal(resolved.logfile, join("/etc/nobrake", "logs", "nobrake.log"));
-  assert.deepEqual({ ...resolved, allowed: "./torrents", logfile: "logs/nobrake.log" }, config);
+  assert.deepEqual({
+    ...resolved,
+    allowed: "./torrents",
+    logfile: "logs/nobrake.log",
+    state_file: "./nobrake-state.sqlite",
+  }, config);
   // The input is left alone.
   assert.equal(config.allowed, "./torrents");
 });

@@ -1,9 +1,16 @@
 /**
  * Packed storage for the peers of one swarm and one address family.
  *
- * A plain object per peer in a `Map` costs several hundred bytes; here a peer is one slot across a
- * few typed arrays (about 60 bytes plus its index cell), and its compact endpoint (BEP 23: address
- * then port) is stored exactly as it goes on the wire, so a reply copies bytes and builds nothing.
+ * A plain object per peer in a `Map` costs several hundred bytes; here a peer is one fixed-size
+ * record (64 bytes for IPv4, 80 for IPv6) plus about two bytes of index, and its compact endpoint
+ * (BEP 23: address then port) is stored exactly as it goes on the wire, so a reply copies bytes
+ * and builds nothing.
+ *
+ * Records live in blocks of 16, handed out by one pool per record size from 1 MiB pages and
+ * handed back when a table shrinks or empties. A table grows a block at a time and never copies
+ * its peers to a bigger array: with many swarms growing at once, per-table arrays that double
+ * left the allocator holding freed arrays of every size, and RSS grew by three times the live
+ * peer data (issue 8 measures RSS per peer at 1,000,000 peers over 10,000 torrents).
  *
  * Slots are dense and partitioned: seeders occupy `[0, seeders)`, leechers `[seeders, count)`, so
  * "leechers first for a seeder" and random sampling are range operations. A peer id → slot index
@@ -20,14 +27,82 @@ export const SEEDER = 1;
 export const PARTIAL_SEED = 2;
 /** Per-peer flag: this peer's completion was already counted in `downloaded`. */
 export const COMPLETION_COUNTED = 4;
+/** Per-peer flag: the last announce came over UDP (BEP 15), for stats. */
+export const VIA_UDP = 8;
 
-const MIN_CAPACITY = 4;
+/** Records per block (a power of two): the unit a table grows and shrinks by. */
+const BLOCK_RECORDS = 16;
+const BLOCK_SHIFT = 4;
+/** Blocks per page; a page is one ArrayBuffer, allocated once and never given back. */
+const PAGE_BLOCKS = 1024;
+const PAGE_SHIFT = 10;
+/** Smallest index (cells); the index is kept at most half full. */
+const MIN_INDEX = 8;
+
+// Record layout, in bytes. Numbers first, so that each sits at a multiple of its size.
+const LEFT = 0;
+const UPLOADED = 8;
+const DOWNLOADED = 16;
+const SEEN_AT = 24;
+const KEY_HASH = 28;
+const AGENT = 32;
+const PEER_ID = 36;
+/** The endpoint (address then port), then one byte of flags. */
+const ENDPOINT = 56;
+
+/**
+ * Fixed-size records for every table of one address family, in blocks of `BLOCK_RECORDS`. A
+ * block id names page `id >> PAGE_SHIFT` and a block inside it; freed blocks are reused first.
+ */
+class RecordPool {
+  /** Bytes per record: a multiple of 8, so the `Float64Array` views line up. */
+  readonly recordSize: number;
+  readonly bytes: Uint8Array[] = [];
+  readonly words: Uint32Array[] = [];
+  readonly signed: Int32Array[] = [];
+  readonly doubles: Float64Array[] = [];
+  readonly #free: number[] = [];
+  #nextInPage = PAGE_BLOCKS;
+
+  constructor(recordSize: number) {
+    this.recordSize = recordSize;
+  }
+
+  allocate(): number {
+    const reused = this.#free.pop();
+    if (reused !== undefined) return reused;
+    if (this.#nextInPage === PAGE_BLOCKS) {
+      const page = new ArrayBuffer(PAGE_BLOCKS * BLOCK_RECORDS * this.recordSize);
+      this.bytes.push(new Uint8Array(page));
+      this.words.push(new Uint32Array(page));
+      this.signed.push(new Int32Array(page));
+      this.doubles.push(new Float64Array(page));
+      this.#nextInPage = 0;
+    }
+    return ((this.bytes.length - 1) << PAGE_SHIFT) | this.#nextInPage++;
+  }
+
+  release(block: number): void {
+    this.#free.push(block);
+  }
+}
+
+const POOLS = { 4: new RecordPool(64), 16: new RecordPool(80) } as const;
+
+/**
+ * Gives a table's blocks back to its pool when the table is garbage collected while it still
+ * holds peers (a swarm dropped by an allowlist reload, a test's tracker); an emptied table gives
+ * them back at once.
+ */
+const RECLAIM = new FinalizationRegistry<{ pool: RecordPool; blocks: number[] }>((held) => {
+  for (const block of held.blocks) held.pool.release(block);
+});
 
 /** What an announce records about a peer, besides its id and endpoint. */
 export interface PeerRecord {
   /** Seconds (any epoch, the same for every call). */
   seenAt: number;
-  /** `SEEDER | PARTIAL_SEED | COMPLETION_COUNTED` bits. */
+  /** `SEEDER | PARTIAL_SEED | COMPLETION_COUNTED | VIA_UDP` bits. */
   flags: number;
   /** Hash of the client's `key`, 0 when it sent none. */
   keyHash: number;
@@ -46,27 +121,28 @@ export class PeerTable {
   #count = 0;
   #seeders = 0;
   #partials = 0;
-  #capacity = 0;
-  #peerIds = new Uint8Array(0);
-  #endpoints = new Uint8Array(0);
-  #seenAt = new Uint32Array(0);
-  #flags = new Uint8Array(0);
-  #keyHashes = new Int32Array(0);
-  #left = new Float64Array(0);
-  #uploaded = new Float64Array(0);
-  #downloaded = new Float64Array(0);
-  #agents = new Uint32Array(0);
+  readonly #pool: RecordPool;
+  readonly #recordSize: number;
+  readonly #flagsAt: number;
+  /** Block ids of slots `[i * BLOCK_RECORDS, (i + 1) * BLOCK_RECORDS)`; the array is never replaced. */
+  readonly #blocks: number[] = [];
   /** Open-addressing index: cell value is slot + 1, 0 is empty. Size is a power of two. */
-  #index = new Int32Array(0);
+  #index: Uint16Array | Int32Array = new Uint16Array(MIN_INDEX);
   /** The rare peers whose announce came from another address than the one listed. */
   #connectionAddresses: Map<ByteString, Uint8Array> | null = null;
   readonly #hashSeed: number;
+  /** Page and byte offset of the slot last passed to `#locate`. */
+  #page = 0;
+  #at = 0;
 
   constructor(addressLength: 4 | 16, hashSeed: number) {
     this.addressLength = addressLength;
     this.endpointSize = addressLength + 2;
     this.#hashSeed = hashSeed | 0;
-    this.#resize(MIN_CAPACITY);
+    this.#pool = POOLS[addressLength];
+    this.#recordSize = this.#pool.recordSize;
+    this.#flagsAt = ENDPOINT + this.endpointSize;
+    RECLAIM.register(this, { pool: this.#pool, blocks: this.#blocks });
   }
 
   /** Number of peers. */
@@ -86,9 +162,10 @@ export class PeerTable {
 
   /** The slot of this peer id, or -1. */
   find(peerId: ByteString): number {
-    const mask = this.#index.length - 1;
+    const index = this.#index;
+    const mask = index.length - 1;
     for (let cell = this.#hashOfString(peerId) & mask;; cell = (cell + 1) & mask) {
-      const value = this.#index[cell];
+      const value = index[cell];
       if (value === 0) return -1;
       if (this.#idEquals(value - 1, peerId)) return value - 1;
     }
@@ -96,9 +173,15 @@ export class PeerTable {
 
   /** Adds a peer that `find` did not find; returns its slot. */
   insert(peerId: ByteString, address: Uint8Array, port: number, record: PeerRecord): number {
-    if (this.#count + 2 > this.#capacity) this.#resize(this.#capacity * 2);
+    // Room for the new slot and the scratch slot after it.
+    while (this.#blocks.length << BLOCK_SHIFT < this.#count + 2) {
+      this.#blocks.push(this.#pool.allocate());
+    }
+    if ((this.#count + 1) * 2 > this.#index.length) this.#reindex(this.#index.length * 2);
     let slot = this.#count;
-    for (let i = 0; i < 20; i++) this.#peerIds[slot * 20 + i] = peerId.charCodeAt(i);
+    const bytes = this.#bytesOf(slot);
+    const at = this.#at + PEER_ID;
+    for (let i = 0; i < 20; i++) bytes[at + i] = peerId.charCodeAt(i);
     this.#count++;
     this.#indexInsert(slot);
     this.#writeEndpoint(slot, address, port);
@@ -111,7 +194,7 @@ export class PeerTable {
   update(slot: number, address: Uint8Array, port: number, record: PeerRecord): number {
     const wasSeeder = slot < this.#seeders;
     this.#writeEndpoint(slot, address, port);
-    if (this.#flags[slot] & PARTIAL_SEED) this.#partials--;
+    if (this.flagsOf(slot) & PARTIAL_SEED) this.#partials--;
     this.#writeRecord(slot, record);
     const isSeeder = (record.flags & SEEDER) !== 0;
     return wasSeeder === isSeeder ? slot : this.#moveAcrossPartition(slot, isSeeder);
@@ -120,7 +203,7 @@ export class PeerTable {
   /** Removes the peer in `slot`. Other peers may move to other slots. */
   remove(slot: number): void {
     this.#indexDelete(slot);
-    if (this.#flags[slot] & PARTIAL_SEED) this.#partials--;
+    if (this.flagsOf(slot) & PARTIAL_SEED) this.#partials--;
     if (this.#connectionAddresses !== null) this.#connectionAddresses.delete(this.peerIdOf(slot));
     const last = this.#count - 1;
     if (slot < this.#seeders) {
@@ -130,8 +213,12 @@ export class PeerTable {
       this.#seeders--;
     } else if (slot !== last) this.#move(last, slot);
     this.#count--;
-    if (this.#count * 4 < this.#capacity && this.#capacity > MIN_CAPACITY) {
-      this.#resize(Math.max(MIN_CAPACITY, this.#capacity / 2));
+    // Give back blocks beyond one spare (none when empty), so a table near a block boundary
+    // does not take and return the same block on every join and leave.
+    const keep = this.#count === 0 ? 0 : ((this.#count + 1) >> BLOCK_SHIFT) + 2;
+    while (this.#blocks.length > keep) this.#pool.release(this.#blocks.pop() as number);
+    if (this.#count * 8 < this.#index.length && this.#index.length > MIN_INDEX) {
+      this.#reindex(this.#index.length / 2);
     }
   }
 
@@ -140,7 +227,7 @@ export class PeerTable {
     let removed = 0;
     // Backwards: removal only moves entries from higher slots, which were already checked.
     for (let slot = this.#count - 1; slot >= 0; slot--) {
-      if (slot < this.#count && this.#seenAt[slot] < cutoff) {
+      if (slot < this.#count && this.#seenAtOf(slot) < cutoff) {
         this.remove(slot);
         removed++;
       }
@@ -166,72 +253,92 @@ export class PeerTable {
     const take = Math.min(want, available);
     const start = take === available ? 0 : Math.floor(range.random() * size);
     const entry = this.endpointSize;
+    const recordSize = this.#recordSize;
     let written = 0;
-    for (let i = 0; written < take; i++) {
-      const slot = from + ((start + i) % size);
-      if (slot === exclude) continue;
-      out.set(
-        this.#endpoints.subarray(slot * entry, slot * entry + entry),
-        offset + written * entry,
-      );
-      if (ids !== null) {
-        const target = (offset / entry + written) * 20;
-        ids.set(this.#peerIds.subarray(slot * 20, slot * 20 + 20), target);
+    let slot = from + start;
+    while (written < take) {
+      if (slot === to) slot = from;
+      if (slot === exclude) {
+        slot++;
+        continue;
       }
-      written++;
+      // A run of slots in one block lies at one stride in one page: locate it once. Bytes are
+      // copied in loops, as a view and a `set` per peer cost more than the copy itself.
+      let end = Math.min((slot | (BLOCK_RECORDS - 1)) + 1, to, slot + take - written);
+      if (exclude >= slot && exclude < end) end = exclude;
+      const bytes = this.#bytesOf(slot);
+      for (let at = this.#at; slot < end; slot++, at += recordSize, written++) {
+        const target = offset + written * entry;
+        for (let i = 0; i < entry; i++) out[target + i] = bytes[at + ENDPOINT + i];
+        if (ids !== null) {
+          const idTarget = (offset / entry + written) * 20;
+          for (let i = 0; i < 20; i++) ids[idTarget + i] = bytes[at + PEER_ID + i];
+        }
+      }
     }
     return written;
   }
 
   /** The peer id in `slot`. */
   peerIdOf(slot: number): ByteString {
+    const bytes = this.#bytesOf(slot);
+    const at = this.#at + PEER_ID;
     let id = "";
-    for (let i = 0; i < 20; i++) id += String.fromCharCode(this.#peerIds[slot * 20 + i]);
+    for (let i = 0; i < 20; i++) id += String.fromCharCode(bytes[at + i]);
     return id;
   }
 
   /** The listed address bytes of `slot` (a copy). */
   addressOf(slot: number): Uint8Array {
-    const at = slot * this.endpointSize;
-    return this.#endpoints.slice(at, at + this.addressLength);
+    const bytes = this.#bytesOf(slot);
+    return bytes.slice(this.#at + ENDPOINT, this.#at + ENDPOINT + this.addressLength);
   }
 
   /** The listed port of `slot`. */
   portOf(slot: number): number {
-    const at = slot * this.endpointSize + this.addressLength;
-    return (this.#endpoints[at] << 8) | this.#endpoints[at + 1];
+    const bytes = this.#bytesOf(slot);
+    const at = this.#at + ENDPOINT + this.addressLength;
+    return (bytes[at] << 8) | bytes[at + 1];
   }
 
   /** True when `slot` lists exactly this address. */
   hasAddress(slot: number, address: Uint8Array): boolean {
-    const at = slot * this.endpointSize;
+    const bytes = this.#bytesOf(slot);
+    const at = this.#at + ENDPOINT;
     for (let i = 0; i < this.addressLength; i++) {
-      if (this.#endpoints[at + i] !== address[i]) return false;
+      if (bytes[at + i] !== address[i]) return false;
     }
     return true;
   }
 
   /** What the last announce of `slot` recorded. */
   recordOf(slot: number): PeerRecord {
+    this.#locate(slot);
+    const pool = this.#pool;
+    const at = this.#at;
+    const words = pool.words[this.#page];
+    const doubles = pool.doubles[this.#page];
     return {
-      seenAt: this.#seenAt[slot],
-      flags: this.#flags[slot],
-      keyHash: this.#keyHashes[slot],
-      left: this.#left[slot],
-      uploaded: this.#uploaded[slot],
-      downloaded: this.#downloaded[slot],
-      agent: this.#agents[slot],
+      seenAt: words[(at + SEEN_AT) >> 2],
+      flags: pool.bytes[this.#page][at + this.#flagsAt],
+      keyHash: pool.signed[this.#page][(at + KEY_HASH) >> 2],
+      left: doubles[(at + LEFT) >> 3],
+      uploaded: doubles[(at + UPLOADED) >> 3],
+      downloaded: doubles[(at + DOWNLOADED) >> 3],
+      agent: words[(at + AGENT) >> 2],
     };
   }
 
   /** Flags of `slot` (cheaper than `recordOf` on the hot path). */
   flagsOf(slot: number): number {
-    return this.#flags[slot];
+    const bytes = this.#bytesOf(slot);
+    return bytes[this.#at + this.#flagsAt];
   }
 
   /** Key hash of `slot`. */
   keyHashOf(slot: number): number {
-    return this.#keyHashes[slot];
+    this.#locate(slot);
+    return this.#pool.signed[this.#page][(this.#at + KEY_HASH) >> 2];
   }
 
   /** Remembers (or forgets, with `null`) the connection address of a peer listed elsewhere. */
@@ -248,22 +355,48 @@ export class PeerTable {
     return this.#connectionAddresses?.get(peerId) ?? null;
   }
 
+  /** Points `#page` and `#at` at the record of `slot`. */
+  #locate(slot: number): void {
+    const block = this.#blocks[slot >> BLOCK_SHIFT];
+    this.#page = block >> PAGE_SHIFT;
+    const record = ((block & (PAGE_BLOCKS - 1)) << BLOCK_SHIFT) | (slot & (BLOCK_RECORDS - 1));
+    this.#at = record * this.#recordSize;
+  }
+
+  /** `#locate(slot)`, returning the bytes of its page. */
+  #bytesOf(slot: number): Uint8Array {
+    this.#locate(slot);
+    return this.#pool.bytes[this.#page];
+  }
+
+  #seenAtOf(slot: number): number {
+    this.#locate(slot);
+    return this.#pool.words[this.#page][(this.#at + SEEN_AT) >> 2];
+  }
+
   #writeEndpoint(slot: number, address: Uint8Array, port: number): void {
-    const at = slot * this.endpointSize;
-    this.#endpoints.set(address, at);
-    this.#endpoints[at + this.addressLength] = port >> 8;
-    this.#endpoints[at + this.addressLength + 1] = port & 0xff;
+    const bytes = this.#bytesOf(slot);
+    const at = this.#at + ENDPOINT;
+    const length = this.addressLength;
+    for (let i = 0; i < length; i++) bytes[at + i] = address[i];
+    bytes[at + length] = port >> 8;
+    bytes[at + length + 1] = port & 0xff;
   }
 
   #writeRecord(slot: number, record: PeerRecord): void {
-    this.#seenAt[slot] = record.seenAt;
-    this.#flags[slot] = record.flags;
+    this.#locate(slot);
+    const pool = this.#pool;
+    const at = this.#at;
+    const words = pool.words[this.#page];
+    const doubles = pool.doubles[this.#page];
+    words[(at + SEEN_AT) >> 2] = record.seenAt;
+    pool.bytes[this.#page][at + this.#flagsAt] = record.flags;
     if (record.flags & PARTIAL_SEED) this.#partials++;
-    this.#keyHashes[slot] = record.keyHash;
-    this.#left[slot] = record.left;
-    this.#uploaded[slot] = record.uploaded;
-    this.#downloaded[slot] = record.downloaded;
-    this.#agents[slot] = record.agent;
+    pool.signed[this.#page][(at + KEY_HASH) >> 2] = record.keyHash;
+    doubles[(at + LEFT) >> 3] = record.left;
+    doubles[(at + UPLOADED) >> 3] = record.uploaded;
+    doubles[(at + DOWNLOADED) >> 3] = record.downloaded;
+    words[(at + AGENT) >> 2] = record.agent;
   }
 
   /** Swaps `slot` with the partition boundary so it lands among seeders or leechers. */
@@ -282,78 +415,64 @@ export class PeerTable {
     this.#move(scratch, b);
   }
 
-  /** Copies every field of `from` over `to` and repoints the index; `from` becomes garbage. */
+  /** Copies the record of `from` over `to` and repoints the index; `from` becomes garbage. */
   #move(from: number, to: number): void {
     this.#index[this.#cellOf(from)] = to + 1;
-    this.#peerIds.copyWithin(to * 20, from * 20, from * 20 + 20);
-    const entry = this.endpointSize;
-    this.#endpoints.copyWithin(to * entry, from * entry, from * entry + entry);
-    this.#seenAt[to] = this.#seenAt[from];
-    this.#flags[to] = this.#flags[from];
-    this.#keyHashes[to] = this.#keyHashes[from];
-    this.#left[to] = this.#left[from];
-    this.#uploaded[to] = this.#uploaded[from];
-    this.#downloaded[to] = this.#downloaded[from];
-    this.#agents[to] = this.#agents[from];
+    this.#locate(from);
+    // As 32-bit words: copying the floats as floats could rewrite a NaN's bits.
+    const source = this.#pool.words[this.#page];
+    const sourceAt = this.#at >> 2;
+    this.#locate(to);
+    const target = this.#pool.words[this.#page];
+    const targetAt = this.#at >> 2;
+    for (let i = 0, n = this.#recordSize >> 2; i < n; i++) {
+      target[targetAt + i] = source[sourceAt + i];
+    }
   }
 
-  #resize(capacity: number): void {
-    const grow = <T extends Uint8Array | Uint32Array | Int32Array | Float64Array>(
-      old: T,
-      make: (length: number) => T,
-      width: number,
-    ): T => {
-      const fresh = make(capacity * width);
-      fresh.set(old.subarray(0, this.#count * width) as unknown as ArrayLike<number>);
-      return fresh;
-    };
-    this.#peerIds = grow(this.#peerIds, (n) => new Uint8Array(n), 20);
-    this.#endpoints = grow(this.#endpoints, (n) => new Uint8Array(n), this.endpointSize);
-    this.#seenAt = grow(this.#seenAt, (n) => new Uint32Array(n), 1);
-    this.#flags = grow(this.#flags, (n) => new Uint8Array(n), 1);
-    this.#keyHashes = grow(this.#keyHashes, (n) => new Int32Array(n), 1);
-    this.#left = grow(this.#left, (n) => new Float64Array(n), 1);
-    this.#uploaded = grow(this.#uploaded, (n) => new Float64Array(n), 1);
-    this.#downloaded = grow(this.#downloaded, (n) => new Float64Array(n), 1);
-    this.#agents = grow(this.#agents, (n) => new Uint32Array(n), 1);
-    this.#capacity = capacity;
-    // Load factor at most one half keeps linear probes short.
-    this.#index = new Int32Array(capacity * 2);
+  /** Rebuilds the index with `cells` cells (a power of two). */
+  #reindex(cells: number): void {
+    // 16-bit cells while every slot + 1 fits in them: half the index memory of small swarms.
+    this.#index = cells <= 0x10000 ? new Uint16Array(cells) : new Int32Array(cells);
     for (let slot = 0; slot < this.#count; slot++) this.#indexInsert(slot);
   }
 
   #indexInsert(slot: number): void {
-    const mask = this.#index.length - 1;
+    const index = this.#index;
+    const mask = index.length - 1;
     let cell = this.#hashOfSlot(slot) & mask;
-    while (this.#index[cell] !== 0) cell = (cell + 1) & mask;
-    this.#index[cell] = slot + 1;
+    while (index[cell] !== 0) cell = (cell + 1) & mask;
+    index[cell] = slot + 1;
   }
 
   /** Backward-shift deletion: no tombstones, so probes never lengthen over time. */
   #indexDelete(slot: number): void {
-    const mask = this.#index.length - 1;
+    const index = this.#index;
+    const mask = index.length - 1;
     let hole = this.#cellOf(slot);
-    for (let cell = (hole + 1) & mask; this.#index[cell] !== 0; cell = (cell + 1) & mask) {
-      const home = this.#hashOfSlot(this.#index[cell] - 1) & mask;
+    for (let cell = (hole + 1) & mask; index[cell] !== 0; cell = (cell + 1) & mask) {
+      const home = this.#hashOfSlot(index[cell] - 1) & mask;
       // The entry at `cell` may fill the hole unless its home lies cyclically in (hole, cell].
       const stays = hole <= cell ? hole < home && home <= cell : hole < home || home <= cell;
       if (stays) continue;
-      this.#index[hole] = this.#index[cell];
+      index[hole] = index[cell];
       hole = cell;
     }
-    this.#index[hole] = 0;
+    index[hole] = 0;
   }
 
   #cellOf(slot: number): number {
-    const mask = this.#index.length - 1;
+    const index = this.#index;
+    const mask = index.length - 1;
     let cell = this.#hashOfSlot(slot) & mask;
-    while (this.#index[cell] !== slot + 1) cell = (cell + 1) & mask;
+    while (index[cell] !== slot + 1) cell = (cell + 1) & mask;
     return cell;
   }
 
   #idEquals(slot: number, peerId: ByteString): boolean {
-    const at = slot * 20;
-    for (let i = 0; i < 20; i++) if (this.#peerIds[at + i] !== peerId.charCodeAt(i)) return false;
+    const bytes = this.#bytesOf(slot);
+    const at = this.#at + PEER_ID;
+    for (let i = 0; i < 20; i++) if (bytes[at + i] !== peerId.charCodeAt(i)) return false;
     return true;
   }
 
@@ -365,9 +484,10 @@ export class PeerTable {
   }
 
   #hashOfSlot(slot: number): number {
+    const bytes = this.#bytesOf(slot);
+    const at = this.#at + PEER_ID;
     let hash = this.#hashSeed ^ 0x811c9dc5;
-    const at = slot * 20;
-    for (let i = 0; i < 20; i++) hash = Math.imul(hash ^ this.#peerIds[at + i], 0x01000193);
+    for (let i = 0; i < 20; i++) hash = Math.imul(hash ^ bytes[at + i], 0x01000193);
     return (hash ^ (hash >>> 15)) >>> 0;
   }
 }

@@ -1,19 +1,28 @@
 /**
- * The shape of what /stats shows: a plain, already-filtered value the tracker core produces and a
- * pure renderer turns into HTML. Secret torrents are left out before a snapshot is built, unless
- * the request named their hash.
+ * The shape of what /stats and /stats.json show: a plain, already-filtered value the tracker core
+ * produces (`takeStatsSnapshot`) and pure renderers turn into HTML or JSON. Secret torrents are
+ * left out before a snapshot is built, unless the request named their hash.
  *
  * @module
  */
 import type { ByteString } from "../protocol/byte_string.ts";
-import type { SwarmCounts } from "./types.ts";
+import type { CountersSnapshot } from "./stats_counters.ts";
+import type { SwarmSeries } from "./swarm_history.ts";
+import type { SwarmCounts, Transport } from "./types.ts";
 
 /** One peer as the stats page shows it. Every string may come from a stranger: escape it. */
 export interface PeerView {
-  /** `"1.2.3.4:6881"` or `"[2001:db8::1]:6881"`: the address other peers are told to dial. */
-  address: string;
+  /**
+   * `"1.2.3.4:6881"` or `"[2001:db8::1]:6881"`: the address other peers are told to dial; `null`
+   * when the operator hides peer addresses (`stats_hide_peers`).
+   */
+  address: string | null;
   /** The address the announce came from, when it differs from `address` (`ip=` was trusted). */
   connectionAddress: string | null;
+  /** 4 for IPv4, 6 for IPv6. */
+  family: 4 | 6;
+  /** The transport of the peer's last announce. */
+  protocol: Transport;
   seeder: boolean;
   /** BEP 21 partial seed (announced `event=paused`). */
   partialSeed: boolean;
@@ -37,7 +46,40 @@ export interface TorrentView {
   size: number | null;
   /** Counts over all its hashes; a peer announcing under both hashes is counted once. */
   counts: SwarmCounts;
+  /** Peers shown, at most the snapshot's per-torrent cap (seeders first). */
   peers: PeerView[];
+  /** Peers in the torrent (distinct), which may be more than `peers` lists. */
+  peerCount: number;
+  /**
+   * Swarm sizes over the last hour, one entry per minute, oldest first; `null` where no sample
+   * was taken. The last entry is the size at `takenAt`.
+   */
+  history: SwarmSeries;
+}
+
+/** Tracker-wide counts over the torrents the page may list (secret torrents are left out). */
+export interface StatsTotals {
+  torrents: number;
+  seeders: number;
+  /** Leechers, partial seeds included. */
+  leechers: number;
+  /** Peers by address family and by the transport of their last announce. */
+  ipv4: number;
+  ipv6: number;
+  http: number;
+  udp: number;
+}
+
+/** Which part of the sorted torrent list a snapshot holds. */
+export interface PageInfo {
+  /** 1-based page number shown. */
+  number: number;
+  /** Page count (at least 1). */
+  pages: number;
+  /** Torrents per page. */
+  size: number;
+  /** Torrents in the whole list (one, or none, when the request named an `info_hash`). */
+  matching: number;
 }
 
 /** Everything one /stats page shows. */
@@ -46,6 +88,12 @@ export interface StatsSnapshot {
   takenAt: number;
   /** True when the tracker runs in open mode. */
   openMode: boolean;
-  /** Torrents in display order. */
+  /** The page of torrents, largest swarms first. */
   torrents: TorrentView[];
+  totals: StatsTotals;
+  page: PageInfo;
+  /** Peer addresses left out (`stats_hide_peers`): every `PeerView.address` is `null`. */
+  peerAddressesHidden: boolean;
+  /** Request counters and the last hour of request rates. */
+  requests: CountersSnapshot;
 }

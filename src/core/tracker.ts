@@ -8,7 +8,7 @@
 import type { ByteString } from "../protocol/byte_string.ts";
 import { Allowlist } from "./allowlist.ts";
 import { ClientError } from "./client_error.ts";
-import { COMPLETION_COUNTED, PARTIAL_SEED, type PeerTable, SEEDER } from "./peer_table.ts";
+import { COMPLETION_COUNTED, PARTIAL_SEED, type PeerTable, SEEDER, VIA_UDP } from "./peer_table.ts";
 import { StringPool } from "./string_pool.ts";
 import { Swarm } from "./swarm.ts";
 import type { AnnounceInput, AnnounceResult, ScrapeEntry, SwarmCounts } from "./types.ts";
@@ -25,6 +25,8 @@ export interface TrackerOptions {
   maxPeersPerTorrent?: number;
   /** Uniform random numbers in [0, 1), for sampling peers and seeding hashes. @default Math.random */
   random?: () => number;
+  /** Called with the hash each time a completion is counted (the state file's journal). */
+  onCompletion?: (infoHash: ByteString) => void;
 }
 
 /** Seconds a client refused for a full tracker or swarm is asked to wait (BEP 31). */
@@ -34,6 +36,8 @@ const RETRY_WHEN_NOT_ALLOWED = 3600;
 
 const ZERO_COUNTS: SwarmCounts = { complete: 0, incomplete: 0, downloaders: 0, downloaded: 0 };
 const NO_BYTES = new Uint8Array(0);
+/** Bytes per slab that reply peer lists are carved from (see `#carve`). */
+const SLAB_SIZE = 64 * 1024;
 
 /** Swarms, allowlist and the rules that tie them together. */
 export class Tracker {
@@ -43,9 +47,13 @@ export class Tracker {
   readonly #maxTorrents: number;
   readonly #maxPeersPerTorrent: number;
   readonly #random: () => number;
+  readonly #onCompletion: ((infoHash: ByteString) => void) | null;
   readonly #hashSeed: number;
   #allowlist: Allowlist;
   #sweepCursor: Iterator<[ByteString, Swarm]> | null = null;
+  // Starts "full", so the first reply allocates the first slab.
+  #slab = new ArrayBuffer(0);
+  #slabUsed = SLAB_SIZE;
 
   constructor(options: TrackerOptions) {
     this.#allowlist = options.allowlist ?? Allowlist.openMode();
@@ -53,6 +61,7 @@ export class Tracker {
     this.#maxTorrents = options.maxTorrents ?? 100_000;
     this.#maxPeersPerTorrent = options.maxPeersPerTorrent ?? 50_000;
     this.#random = options.random ?? Math.random;
+    this.#onCompletion = options.onCompletion ?? null;
     this.#hashSeed = Math.floor(this.#random() * 0x1_0000_0000);
   }
 
@@ -72,6 +81,7 @@ export class Tracker {
     if (!this.#allowlist.allows(request.infoHash)) {
       throw new ClientError("torrent is not allowed on this tracker", {
         retryIn: RETRY_WHEN_NOT_ALLOWED,
+        reason: "not_allowed",
       });
     }
     let swarm = this.#swarms.get(request.infoHash);
@@ -79,7 +89,10 @@ export class Tracker {
     if (swarm === undefined) {
       if (stopped) return emptyResult(ZERO_COUNTS);
       if (this.#allowlist.open && this.#swarms.size >= this.#maxTorrents) {
-        throw new ClientError("tracker is full: too many torrents", { retryIn: RETRY_WHEN_FULL });
+        throw new ClientError("tracker is full: too many torrents", {
+          retryIn: RETRY_WHEN_FULL,
+          reason: "full",
+        });
       }
       swarm = new Swarm(this.#hashSeed);
       this.#swarms.set(request.infoHash, swarm);
@@ -91,7 +104,9 @@ export class Tracker {
     if (slot >= 0 && !table.hasAddress(slot, input.address)) {
       // Another address may take over a peer id only by proving it is the same client.
       if (keyHash === 0 || table.keyHashOf(slot) !== keyHash) {
-        throw new ClientError("peer_id is in use by a peer at another address");
+        throw new ClientError("peer_id is in use by a peer at another address", {
+          reason: "hijack",
+        });
       }
     }
     if (stopped) {
@@ -101,10 +116,14 @@ export class Tracker {
     const seeder = request.left === 0;
     const previous = slot >= 0 ? table.flagsOf(slot) : 0;
     let flags = seeder ? SEEDER : request.event === "paused" ? PARTIAL_SEED : 0;
+    if (input.transport === "udp") flags |= VIA_UDP;
     // A completion counts once per peer: on `completed`, or on a leecher turning seeder.
     const completes = seeder && (previous & COMPLETION_COUNTED) === 0 &&
       (request.event === "completed" || (slot >= 0 && (previous & SEEDER) === 0));
-    if (completes) swarm.downloaded++;
+    if (completes) {
+      swarm.downloaded++;
+      this.#onCompletion?.(request.infoHash);
+    }
     flags |= completes ? COMPLETION_COUNTED : previous & COMPLETION_COUNTED;
     const record = {
       seenAt: Math.floor(now / 1000),
@@ -118,7 +137,7 @@ export class Tracker {
     if (slot >= 0) slot = table.update(slot, input.address, request.port, record);
     else {
       if (swarm.peerCount >= this.#maxPeersPerTorrent) {
-        throw new ClientError("swarm is full", { retryIn: RETRY_WHEN_FULL });
+        throw new ClientError("swarm is full", { retryIn: RETRY_WHEN_FULL, reason: "full" });
       }
       slot = table.insert(request.peerId, input.address, request.port, record);
     }
@@ -132,7 +151,14 @@ export class Tracker {
     const entries: ScrapeEntry[] = [];
     for (const infoHash of hashes) {
       if (!this.#allowlist.allows(infoHash)) continue;
-      entries.push({ infoHash, ...(this.#swarms.get(infoHash)?.counts() ?? ZERO_COUNTS) });
+      const counts = this.#swarms.get(infoHash)?.counts() ?? ZERO_COUNTS;
+      entries.push({
+        infoHash,
+        complete: counts.complete,
+        incomplete: counts.incomplete,
+        downloaders: counts.downloaders,
+        downloaded: counts.downloaded,
+      });
     }
     return entries;
   }
@@ -145,6 +171,23 @@ export class Tracker {
   /** Every hash that has a swarm. */
   swarmHashes(): IterableIterator<ByteString> {
     return this.#swarms.keys();
+  }
+
+  /**
+   * Takes back a saved swarm (see `swarm_state.ts`): returns it, created if needed, with at least
+   * `downloaded` completions, for its peers to be put back; `null` when the allowlist no longer
+   * allows the hash or open mode is at `maxTorrents`.
+   */
+  restoreSwarm(infoHash: ByteString, downloaded: number): Swarm | null {
+    if (!this.#allowlist.allows(infoHash)) return null;
+    let swarm = this.#swarms.get(infoHash);
+    if (swarm === undefined) {
+      if (this.#allowlist.open && this.#swarms.size >= this.#maxTorrents) return null;
+      swarm = new Swarm(this.#hashSeed);
+      this.#swarms.set(infoHash, swarm);
+    }
+    swarm.downloaded = Math.max(swarm.downloaded, downloaded);
+    return swarm;
   }
 
   /** The user agent behind an interned id (for stats). */
@@ -221,11 +264,27 @@ export class Tracker {
     };
   }
 
+  /**
+   * A fresh zeroed byte array for a reply's peers, carved from a shared slab: allocating a
+   * separate ArrayBuffer per reply cost more than sampling the peers. A slab is never reused,
+   * only replaced when full, so a view stays valid for as long as anyone holds it.
+   */
+  #carve(length: number): Uint8Array {
+    if (length > SLAB_SIZE / 8) return new Uint8Array(length);
+    if (this.#slabUsed + length > SLAB_SIZE) {
+      this.#slab = new ArrayBuffer(SLAB_SIZE);
+      this.#slabUsed = 0;
+    }
+    const view = new Uint8Array(this.#slab, this.#slabUsed, length);
+    this.#slabUsed += length;
+    return view;
+  }
+
   /** Samples `want` peers of one table; a seeder is given leechers before other seeders. */
   #fill(table: PeerTable, want: number, seeder: boolean, exclude: number, wantIds: boolean) {
     if (want <= 0) return { peers: NO_BYTES, ids: wantIds ? NO_BYTES : null };
-    const peers = new Uint8Array(want * table.endpointSize);
-    const ids = wantIds ? new Uint8Array(want * 20) : null;
+    const peers = this.#carve(want * table.endpointSize);
+    const ids = wantIds ? this.#carve(want * 20) : null;
     const random = this.#random;
     let got = 0;
     if (seeder) {

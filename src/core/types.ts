@@ -50,6 +50,8 @@ export interface AnnounceInput {
   userAgent: string;
   /** Return peer ids alongside addresses (non-compact HTTP replies). */
   wantPeerIds: boolean;
+  /** The transport the announce came over (shown on /stats). @default "http" */
+  transport?: Transport;
 }
 
 /** Swarm counts, as in a scrape (BEP 48) plus BEP 21 `downloaders`. */

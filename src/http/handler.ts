@@ -1,23 +1,35 @@
 /**
  * The HTTP transport: `createHttpHandler(deps)` returns a plain `(Request, info) → Response`
- * handler for `/announce`, `/scrape` and `/stats`. It parses at the edge, calls the core, and
- * encodes the reply. A `ClientError` becomes a bencoded `failure reason`; anything else is logged
- * and answered as an internal error, and the server goes on.
+ * handler for `/announce` and `/scrape`, delegating `/stats`, `/stats.json` and `/metrics` to
+ * `stats_routes.ts`. It parses at the edge, calls the core, and encodes the reply. A `ClientError`
+ * becomes a bencoded `failure reason`; anything else is logged and answered as an internal error,
+ * and the server goes on. Every announce and scrape is recorded once in the stats sink, with its
+ * handling time. The client's address is the connection's, or what a trusted reverse proxy says
+ * (`client_address.ts`); with a passkey list, announces and scrapes must carry a listed key.
  *
  * @module
  */
 import { ClientError } from "../core/client_error.ts";
-import { takeStatsSnapshot } from "../core/stats_view.ts";
+import { type Passkeys, requirePasskey } from "../core/passkeys.ts";
+import { failureReasonOf, StatsCounters, type StatsRecorder } from "../core/stats_counters.ts";
+import type { SwarmHistory } from "../core/swarm_history.ts";
 import type { Tracker } from "../core/tracker.ts";
 import type { AnnounceRequest } from "../core/types.ts";
 import { parseAnnounceQuery } from "../protocol/announce_request.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
-import { encodeAnnounceReply, encodeFailure, encodeScrapeReply } from "../protocol/http_reply.ts";
+import {
+  encodeAnnounceReplyView,
+  encodeFailure,
+  encodeScrapeReplyView,
+} from "../protocol/http_reply.ts";
+import type { CidrSet } from "../protocol/cidr.ts";
 import { formatIp, parseIp } from "../protocol/ip_address.ts";
-import { parseQuery, rawQueryOf } from "../protocol/query.ts";
+import { passkeyFromQuery, splitPasskeyPath } from "../protocol/passkey.ts";
+import { rawQueryOf } from "../protocol/query.ts";
 import { parseScrapeQuery } from "../protocol/scrape_request.ts";
 import type { Logger } from "../runtime/logger.ts";
-import { renderStatsPage } from "./stats_page.ts";
+import { clientAddress } from "./client_address.ts";
+import { createStatsRoutes } from "./stats_routes.ts";
 
 /** The settings the HTTP transport reads (a subset of the config, already resolved). */
 export interface HttpSettings {
@@ -29,6 +41,10 @@ export interface HttpSettings {
   trustIpParam: boolean;
   noscrape: boolean;
   nostats: boolean;
+  /** `/metrics` answers 404. @default false */
+  nometrics?: boolean;
+  /** Leave peer addresses out of `/stats` and `/stats.json`. @default false */
+  statsHidePeers?: boolean;
   /** Log a `client` line per announce and a `scrape` line per scrape. */
   logAnnounces: boolean;
 }
@@ -41,6 +57,18 @@ export interface HttpHandlerDeps {
   version: string;
   /** Milliseconds since the epoch. @default Date.now */
   now?: () => number;
+  /** Request counters shown on the stats endpoints. @default fresh counters */
+  counters?: StatsCounters;
+  /** Where each request is recorded. @default counters */
+  recorder?: StatsRecorder;
+  /** Swarm sizes over the last hour, for the charts. @default none */
+  history?: SwarmHistory;
+  /** Reverse proxies whose `X-Forwarded-For`/`X-Real-IP` name the client. @default none */
+  trustedProxies?: CidrSet;
+  /** The passkey list in force, read per request as reloads swap it. @default () => null */
+  passkeys?: () => Passkeys | null;
+  /** True once the tracker is stopping. @default () => false */
+  shuttingDown?: () => boolean;
 }
 
 /** The part of `Deno.ServeHandlerInfo` the handler reads. */
@@ -52,17 +80,43 @@ export interface ConnectionInfo {
 export type HttpHandler = (request: Request, info: ConnectionInfo) => Response;
 
 const BENCODE_HEADERS = { "content-type": "text/plain; charset=iso-8859-1" };
-const HTML_HEADERS = {
-  "content-type": "text/html; charset=utf-8",
-  // The page has no script and loads nothing; say so, in case an escape is ever missed.
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
-};
+/** Seconds a client that reached a stopping tracker is asked to wait (BEP 31): about a restart. */
+const RETRY_WHEN_SHUTTING_DOWN = 60;
 
 /** Builds the handler. */
 export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
   const { tracker, settings, logger } = deps;
   const now = deps.now ?? Date.now;
   const limits = { numwantDefault: settings.numwantDefault, numwantMax: settings.numwantMax };
+  const counters = deps.counters ?? new StatsCounters({ startedAt: now() });
+  const recorder = deps.recorder ?? counters;
+  const trustedProxies = deps.trustedProxies ?? null;
+  const passkeys = deps.passkeys ?? (() => null);
+  const shuttingDown = deps.shuttingDown ?? (() => false);
+  /** Refuses an announce or scrape while stopping, or without a listed passkey. */
+  const admit = (key: string | null) => {
+    if (shuttingDown()) {
+      // "full" is the nearest stats label: the tracker cannot take the request now.
+      throw new ClientError("tracker is shutting down", {
+        retryIn: RETRY_WHEN_SHUTTING_DOWN,
+        reason: "full",
+      });
+    }
+    requirePasskey(passkeys(), key);
+  };
+  const statsRoutes = createStatsRoutes({
+    tracker,
+    counters,
+    history: deps.history ?? null,
+    settings: {
+      nostats: settings.nostats,
+      nometrics: settings.nometrics ?? false,
+      hidePeers: settings.statsHidePeers ?? false,
+    },
+    logger,
+    version: deps.version,
+    now,
+  });
 
   function announce(request: Request, url: string, connection: Uint8Array): Response {
     const parsed = parseAnnounceQuery(rawQueryOf(url), limits);
@@ -84,7 +138,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
           }:${parsed.port} left=${parsed.left}`,
       );
     }
-    const body = encodeAnnounceReply(result, {
+    // A view of the shared encoder's buffer: `new Response` copies it before the next encode.
+    const body = encodeAnnounceReplyView(result, {
       interval: settings.interval,
       minInterval: settings.minInterval,
       compact: parsed.compact,
@@ -95,31 +150,17 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
   }
 
   function scrape(url: string, connection: Uint8Array): Response {
-    if (settings.noscrape) return notFound();
     const hashes = parseScrapeQuery(rawQueryOf(url));
     const entries = tracker.scrape(hashes);
     if (settings.logAnnounces) {
       logger.log("scrape", `${formatIp(connection)} ${hashes === null ? "all" : hashes.length}`);
     }
-    return new Response(encodeScrapeReply(entries), { headers: BENCODE_HEADERS });
-  }
-
-  function stats(url: string, connection: Uint8Array): Response {
-    if (settings.nostats) return notFound();
-    const params = parseQuery(rawQueryOf(url));
-    if (params === null) return new Response("malformed query\n", { status: 400 });
-    const filter = params.find((param) => param.key === "info_hash")?.value ?? null;
-    const infoHash = filter !== null && filter.length === 20 ? filter : null;
-    const snapshot = takeStatsSnapshot(tracker, { infoHash, now: now() });
-    logger.log(
-      "stats",
-      `${formatIp(connection)} ${infoHash === null ? "all" : byteStringToHex(infoHash)}`,
-    );
-    const html = renderStatsPage(snapshot, { version: deps.version, filtered: filter !== null });
-    return new Response(html, { headers: HTML_HEADERS });
+    return new Response(encodeScrapeReplyView(entries), { headers: BENCODE_HEADERS });
   }
 
   return (request, info) => {
+    // Clock reads cost more than the counters, so only the requests the sink picks are timed.
+    const started = recorder.shouldTime() ? performance.now() : -1;
     const url = request.url;
     try {
       if (request.method !== "GET" && request.method !== "HEAD") {
@@ -128,21 +169,39 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
           headers: { allow: "GET, HEAD" },
         });
       }
-      const connection = parseIp(info.remoteAddr.hostname);
-      if (connection === null) {
+      const peer = parseIp(info.remoteAddr.hostname);
+      if (peer === null) {
         throw new Error(`unparsable peer address "${info.remoteAddr.hostname}"`);
       }
-      switch (pathOf(url)) {
-        case "/announce":
-          return announce(request, url, connection);
-        case "/scrape":
-          return scrape(url, connection);
-        case "/stats":
-          return stats(url, connection);
+      const connection = trustedProxies === null
+        ? peer
+        : clientAddress(peer, request.headers, trustedProxies);
+      let path = pathOf(url);
+      let key: string | null = null;
+      if (passkeys() !== null) {
+        const split = splitPasskeyPath(path);
+        path = split.path;
+        key = split.key ?? passkeyFromQuery(rawQueryOf(url));
+      }
+      switch (path) {
+        case "/announce": {
+          admit(key);
+          const response = announce(request, url, connection);
+          recorder.recordAnnounce("http", elapsedSince(started));
+          return response;
+        }
+        case "/scrape": {
+          if (settings.noscrape) return notFound();
+          admit(key);
+          const response = scrape(url, connection);
+          recorder.recordScrape("http", elapsedSince(started));
+          return response;
+        }
         default:
-          return notFound();
+          return statsRoutes(path, url, connection) ?? notFound();
       }
     } catch (error) {
+      recorder.recordFailure("http", failureReasonOf(error), elapsedSince(started));
       if (error instanceof ClientError) {
         if (logger.debugEnabled) {
           logger.log("debug", `refused ${info.remoteAddr.hostname}: ${error.message}`);
@@ -171,6 +230,11 @@ export function pathOf(url: string): string {
 /** The address a trusted `ip=`, `ipv4=` or `ipv6=` asks to be listed under, if any. */
 function claimedAddress(request: AnnounceRequest): Uint8Array | null {
   return request.claimedIp ?? request.claimedIpv4 ?? request.claimedIpv6;
+}
+
+/** Milliseconds since `started` (a `performance.now()`), or `null` for an untimed request. */
+function elapsedSince(started: number): number | null {
+  return started < 0 ? null : performance.now() - started;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

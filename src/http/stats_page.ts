@@ -1,33 +1,50 @@
 /**
  * The /stats page: a pure function from a {@linkcode StatsSnapshot} to one self-contained HTML5
- * document, as NoBrakeTracker's /stats showed it (per torrent: name, size, hash, counts; per peer:
- * address, progress, traffic, client, last seen), made readable on a phone.
+ * document. It keeps what NoBrakeTracker's /stats showed (per torrent: name, size, hash, counts;
+ * per peer: address, progress, traffic, client, last seen) and adds what an operator looks at
+ * first: totals by address family and transport, request rates, uptime and version, and small
+ * charts of the last hour. It is readable on a phone: tables scroll sideways inside their box.
  *
- * It does not choose what to show (the core filters secret torrents and applies `info_hash`),
- * read the clock, or set headers (the HTTP handler does). Every string that came from a client
- * or a `.torrent` file goes through {@linkcode escapeHtml}; the page has no script and loads
- * nothing, so a strict Content-Security-Policy fits it.
+ * It does not choose what to show (the core filters secret torrents, applies `info_hash` and cuts
+ * the page), read the clock, or set headers (the HTTP handler does). Every string that came from a
+ * client or a `.torrent` file goes through {@linkcode escapeHtml}; the page has no script and
+ * loads nothing, so a strict Content-Security-Policy fits it.
  *
  * @module
  */
-import type { PeerView, StatsSnapshot, TorrentView } from "../core/stats_snapshot.ts";
-import { type ByteString, byteStringToBytes, byteStringToHex } from "../protocol/byte_string.ts";
-import { formatBytes } from "./format_bytes.ts";
+import { RATE_SLOT_SECONDS, requestRate } from "../core/stats_counters.ts";
+import type { StatsSnapshot } from "../core/stats_snapshot.ts";
 import { escapeHtml } from "./html_escape.ts";
+import { STATS_STYLE } from "./stats_style.ts";
+import { renderTorrent } from "./stats_torrent.ts";
+import { renderLineChart } from "./svg_chart.ts";
 
 /** Options for {@linkcode renderStatsPage}. */
 export interface StatsPageOptions {
-  /** The tracker version, shown in the footer. */
+  /** The tracker version, shown in the header and footer. */
   version: string;
   /** True when the request named an `info_hash`: the page then links back to the full list. */
   filtered: boolean;
 }
 
+/** Windows of the rate table, in seconds. */
+const RATE_WINDOWS: readonly [string, number][] = [
+  ["1 min", 60],
+  ["5 min", 300],
+  ["15 min", 900],
+  ["1 h", 3600],
+];
+
 /** Renders the whole /stats page for `snapshot`. */
 export function renderStatsPage(snapshot: StatsSnapshot, options: StatsPageOptions): string {
+  const sectionOptions = {
+    peerAddressesHidden: snapshot.peerAddressesHidden,
+    filtered: options.filtered,
+  };
   const body = snapshot.torrents.length === 0
     ? `<p class="empty">No torrents.</p>`
-    : snapshot.torrents.map(renderTorrent).join("\n");
+    : snapshot.torrents.map((torrent) => renderTorrent(torrent, sectionOptions)).join("\n");
+  const pager = options.filtered ? "" : renderPager(snapshot);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -35,172 +52,120 @@ export function renderStatsPage(snapshot: StatsSnapshot, options: StatsPageOptio
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex, nofollow">
 <title>NoBrake tracker stats</title>
-<style>${STYLE}</style>
+<style>${STATS_STYLE}</style>
 </head>
 <body>
-${renderHeader(snapshot, options.filtered)}
+${renderHeader(snapshot, options)}
 <main>
-${body}
-</main>
+${pager}${body}
+${pager}</main>
 <footer>NoBrake ${escapeHtml(options.version)}</footer>
 </body>
 </html>
 `;
 }
 
-// Peer tables scroll sideways inside `.scroll` rather than widening the page; long names and
-// hashes wrap anywhere, since neither has spaces to break at.
-const STYLE = `
-:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.4}
-body{margin:0 auto;max-width:72rem;padding:.75rem}
-h1{font-size:1.3rem;margin:0 0 .25rem}
-h2{font-size:1.05rem;margin:0 0 .5rem;overflow-wrap:anywhere}
-header p{margin:.25rem 0}
-.totals{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;margin:.5rem 0;padding:0}
-section{border:1px solid #8886;border-radius:.5rem;margin:1rem 0;padding:.75rem}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem .75rem;margin:0 0 .75rem}
-dt{opacity:.75}
-dd{margin:0;overflow-wrap:anywhere}
-code{font-family:ui-monospace,monospace;font-size:.9em}
-.label{opacity:.75;margin-right:.35em}
-.scroll{overflow-x:auto}
-table{border-collapse:collapse;min-width:100%;font-size:.9rem}
-th,td{border-bottom:1px solid #8886;padding:.3rem .5rem;text-align:left;white-space:nowrap}
-.num{text-align:right;font-variant-numeric:tabular-nums}
-.via{display:block;font-size:.85em;opacity:.75}
-.empty,footer{opacity:.75}
-footer{font-size:.85rem;margin-top:1.5rem}
-`;
-
-function renderHeader(snapshot: StatsSnapshot, filtered: boolean): string {
-  let seeders = 0;
-  let leechers = 0;
-  let peers = 0;
-  for (const torrent of snapshot.torrents) {
-    seeders += torrent.counts.complete;
-    leechers += torrent.counts.incomplete;
-    peers += torrent.peers.length;
-  }
+function renderHeader(snapshot: StatsSnapshot, options: StatsPageOptions): string {
+  const { totals, requests } = snapshot;
   const taken = new Date(snapshot.takenAt).toISOString();
+  const uptime = Math.max(0, Math.floor((snapshot.takenAt - requests.startedAt) / 1000));
+  const peers = totals.ipv4 + totals.ipv6;
   const lines = [
     `<header>`,
     `<h1>NoBrake tracker stats</h1>`,
-    `<p>Snapshot at <time datetime="${taken}">${taken}</time>` +
-    (snapshot.openMode ? ` · open mode` : "") + `</p>`,
+    `<p class="meta">Snapshot at <time datetime="${taken}">${taken}</time>` +
+    (snapshot.openMode ? ` · open mode` : "") +
+    ` · up <span title="${uptime} seconds">${formatDuration(uptime)}</span>` +
+    ` · version ${escapeHtml(options.version)}</p>`,
     `<ul class="totals">`,
-    `<li>Torrents: ${snapshot.torrents.length}</li>`,
-    `<li>Seeders: ${seeders}</li>`,
-    `<li>Leechers: ${leechers}</li>`,
+    `<li>Torrents: ${totals.torrents}</li>`,
+    `<li>Seeders: ${totals.seeders}</li>`,
+    `<li>Leechers: ${totals.leechers}</li>`,
     `<li>Peers: ${peers}</li>`,
+    `<li>IPv4 ${totals.ipv4} · IPv6 ${totals.ipv6}</li>`,
+    `<li>HTTP ${totals.http} · UDP ${totals.udp}</li>`,
     `</ul>`,
+    renderRequests(snapshot),
   ];
-  if (filtered) lines.push(`<p><a href="/stats">← All torrents</a></p>`);
+  if (snapshot.peerAddressesHidden) {
+    lines.push(`<p class="note">Peer addresses are hidden on this tracker.</p>`);
+  }
+  if (options.filtered) lines.push(`<p><a href="/stats">← All torrents</a></p>`);
   lines.push(`</header>`);
   return lines.join("\n");
 }
 
-function renderTorrent(torrent: TorrentView): string {
-  const { counts } = torrent;
-  // Open mode knows no names: the v1 hash (or the only hash) stands in for one.
-  const title = torrent.name === null
-    ? `<code>${byteStringToHex(torrent.infoHashes[0] ?? "")}</code>`
-    : escapeHtml(torrent.name);
-  const size = torrent.size === null
-    ? "?"
-    : `<span title="${exactBytes(torrent.size)}">${formatBytes(torrent.size)}</span>`;
-  // BEP 21: `incomplete` counts partial seeds, `downloaders` does not.
-  const partialSeeds = Math.max(0, counts.incomplete - counts.downloaders);
-  return `<section>
-<h2>${title}</h2>
-<dl>
-<dt>Size</dt><dd>${size}</dd>
-<dt>${torrent.infoHashes.length > 1 ? "Info hashes" : "Info hash"}</dt><dd>${
-    renderHashes(torrent.infoHashes)
-  }</dd>
-<dt>Completed</dt><dd>${counts.downloaded}</dd>
-<dt>Seeders</dt><dd>${counts.complete}</dd>
-<dt>Leechers</dt><dd>${counts.incomplete}</dd>
-<dt>Partial seeds</dt><dd>${partialSeeds}</dd>
-</dl>
-${renderPeers(torrent.peers, torrent.size)}
-</section>`;
-}
-
-/** Each hash links to the page filtered on it; a hybrid torrent (BEP 52) lists v1 then v2. */
-function renderHashes(hashes: ByteString[]): string {
-  const labelled = hashes.length === 2;
-  return hashes.map((hash, i) => {
-    const label = labelled ? `<span class="label">v${i + 1}</span>` : "";
-    const link = `<a href="/stats?info_hash=${percentEncodeAll(hash)}"><code>${
-      byteStringToHex(hash)
-    }</code></a>`;
-    return `<div>${label}${link}</div>`;
-  }).join("");
-}
-
-/**
- * `%XX` for every byte, not `encodeURIComponent`: the hash is raw bytes, not UTF-8 text, and the
- * tracker's query parser decodes `info_hash` byte for byte.
- */
-function percentEncodeAll(bytes: ByteString): string {
-  let out = "";
-  for (const byte of byteStringToBytes(bytes)) {
-    out += "%" + byte.toString(16).toUpperCase().padStart(2, "0");
+/** Requests per second over several windows, and a chart of the last hour in 10-second steps. */
+function renderRequests(snapshot: StatsSnapshot): string {
+  const { requests } = snapshot;
+  const heads = RATE_WINDOWS.map(([name]) => `<th scope="col" class="num">${name}</th>`).join("");
+  const row = (label: string, kind: "announces" | "scrapes", className: string) =>
+    `<tr><th scope="row"><span class="key ${className}">${label}</span></th>` +
+    RATE_WINDOWS.map(([, seconds]) =>
+      `<td class="num">${formatRate(requestRate(requests, kind, seconds))}</td>`
+    ).join("") + `</tr>`;
+  let failures = 0;
+  for (const reasons of Object.values(requests.failures)) {
+    for (const count of Object.values(reasons)) failures += count;
   }
-  return out;
-}
-
-function renderPeers(peers: PeerView[], size: number | null): string {
-  if (peers.length === 0) return `<p class="empty">No peers.</p>`;
-  const rows = peers.map((peer) => renderPeer(peer, size)).join("\n");
-  return `<div class="scroll">
-<table>
-<thead><tr><th scope="col">Address</th><th scope="col" class="num">Done</th>` +
-    `<th scope="col" class="num">Uploaded</th><th scope="col" class="num">Downloaded</th>` +
-    `<th scope="col">Client</th><th scope="col" class="num">Seen</th></tr></thead>
+  const answered = requests.announces.http + requests.announces.udp;
+  const scrapes = requests.scrapes.http + requests.scrapes.udp;
+  // Slots that ended before the tracker started are no data, not zero; the current slot is
+  // still filling, and drawn it would read as a drop.
+  const { firstSlotStart } = requests.recent;
+  const sinceStart = (values: number[]) =>
+    values.map((value, i) =>
+      i === values.length - 1 ||
+        firstSlotStart + (i + 1) * RATE_SLOT_SECONDS * 1000 <= requests.startedAt
+        ? null
+        : value
+    );
+  const chart = renderLineChart([
+    { values: sinceStart(requests.recent.scrapes), className: "scrapes" },
+    { values: sinceStart(requests.recent.announces), className: "announces" },
+  ], { label: "Announces and scrapes per 10 seconds over the last hour", width: 360 });
+  return `<div class="requests">
+<div class="scroll"><table class="rates">
+<thead><tr><th scope="col">per second</th>${heads}</tr></thead>
 <tbody>
-${rows}
+${row("Announces", "announces", "announces")}
+${row("Scrapes", "scrapes", "scrapes")}
 </tbody>
-</table>
+</table></div>
+<figure class="request-chart">${chart}<figcaption>Requests per 10 s, last hour · ` +
+    `${answered} announces, ${scrapes} scrapes, ${failures} refused since start</figcaption>` +
+    `</figure>
 </div>`;
 }
 
-function renderPeer(peer: PeerView, size: number | null): string {
-  // As the original did: when a peer announced another address than it connected from, show both.
-  const via = peer.connectionAddress !== null && peer.connectionAddress !== peer.address
-    ? `<span class="via">via ${escapeHtml(peer.connectionAddress)}</span>`
-    : "";
-  const client = peer.userAgent === ""
-    ? `<span class="empty">—</span>`
-    : escapeHtml(peer.userAgent);
-  const seen = Math.max(0, Math.round(peer.secondsSinceSeen));
-  return `<tr><td>${escapeHtml(peer.address)}${via}</td>` +
-    `<td class="num">${percentComplete(peer, size)}</td>` +
-    `<td class="num">${bytesCell(peer.uploaded)}</td>` +
-    `<td class="num">${bytesCell(peer.downloaded)}</td>` +
-    `<td>${client}</td>` +
-    `<td class="num" title="seconds since last announce">${seen} s ago</td></tr>`;
+/** Links to the neighbouring pages of the torrent list, when it has more than one. */
+function renderPager(snapshot: StatsSnapshot): string {
+  const { number, pages, size, matching } = snapshot.page;
+  if (pages <= 1) return "";
+  const first = (number - 1) * size + 1;
+  const last = Math.min(matching, number * size);
+  const link = (to: number, text: string, rel: string) =>
+    `<a href="/stats?page=${to}" rel="${rel}">${text}</a>`;
+  return `<nav class="pager" aria-label="Pages">` +
+    (number > 1 ? link(number - 1, "← Larger swarms", "prev") : `<span></span>`) +
+    `<span>Torrents ${first}–${last} of ${matching} · page ${number} of ${pages}</span>` +
+    (number < pages ? link(number + 1, "Smaller swarms →", "next") : `<span></span>`) +
+    `</nav>\n`;
 }
 
-/**
- * "seed" for a seeder, else the share of `size` not `left`, floored to 0.1 % so a peer missing
- * one piece never reads "100%"; "?" when the size is unknown (open mode). A BEP 21 partial seed
- * is marked as such, since it will not reach 100 %.
- */
-function percentComplete(peer: PeerView, size: number | null): string {
-  if (peer.seeder) return "seed";
-  let text = "?";
-  if (size !== null && size > 0) {
-    const ratio = Math.min(1, Math.max(0, (size - peer.left) / size));
-    text = `${(Math.floor(ratio * 1000) / 10).toFixed(1)}%`;
-  }
-  return peer.partialSeed ? `${text} (partial seed)` : text;
+/** `"42 s"`, `"5 min"`, `"3 h 12 min"`, `"2 d 4 h"`. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return `${hours} h ${minutes % 60} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
-function bytesCell(bytes: number): string {
-  return `<span title="${exactBytes(bytes)}">${formatBytes(bytes)}</span>`;
-}
-
-function exactBytes(bytes: number): string {
-  return `${bytes} bytes`;
+function formatRate(perSecond: number): string {
+  if (perSecond === 0) return "0";
+  if (perSecond < 10) return perSecond.toFixed(2);
+  if (perSecond < 100) return perSecond.toFixed(1);
+  return String(Math.round(perSecond));
 }

@@ -45,15 +45,32 @@ export class BencodeWriter {
     if (typeof value === "number" && !Number.isInteger(value)) {
       throw new TypeError(`bencode integers must be whole numbers, got ${value}`);
     }
+    if (typeof value === "number" && value >= 0 && value <= 0xffff_ffff) {
+      // The common case (counts, intervals) as digits straight into the buffer, no string.
+      this.#reserve(12);
+      this.#buffer[this.#length++] = 0x69; // "i"
+      this.#digits(value);
+      this.#buffer[this.#length++] = 0x65; // "e"
+      return this;
+    }
     // Past 1e21 a number prints in exponent form ("1e+21"), which is not bencode.
     const digits = typeof value === "number" && Math.abs(value) >= 1e21 ? BigInt(value) : value;
     return this.raw(`i${digits}e`);
   }
 
+  /** Writes bytes as they are, e.g. a constant key encoded once with `asciiBytes`. */
+  rawBytes(bytes: Uint8Array): this {
+    this.#reserve(bytes.length);
+    this.#buffer.set(bytes, this.#length);
+    this.#length += bytes.length;
+    return this;
+  }
+
   /** `<len>:<bytes>` from raw bytes. */
   bytes(value: Uint8Array): this {
-    this.raw(`${value.length}:`);
-    this.#reserve(value.length);
+    this.#reserve(value.length + 11);
+    this.#digits(value.length);
+    this.#buffer[this.#length++] = 0x3a; // ":"
     this.#buffer.set(value, this.#length);
     this.#length += value.length;
     return this;
@@ -61,7 +78,10 @@ export class BencodeWriter {
 
   /** `<len>:<bytes>` from a byte string (one char per byte), e.g. an info hash. */
   byteString(value: string): this {
-    return this.raw(`${value.length}:`).raw(value);
+    this.#reserve(11);
+    this.#digits(value.length);
+    this.#buffer[this.#length++] = 0x3a; // ":"
+    return this.raw(value);
   }
 
   /** `<len>:<utf-8 bytes>` from text. */
@@ -72,9 +92,32 @@ export class BencodeWriter {
     return this.bytes(textEncoder.encode(value));
   }
 
+  /**
+   * The bytes written so far, as a view of the writer's own buffer: valid only until the next
+   * write. For a consumer that copies at once, such as `new Response(view)` (the Fetch standard's
+   * "extract a body" copies a BufferSource), it saves `finish()`'s copy.
+   */
+  view(): Uint8Array<ArrayBuffer> {
+    return this.#buffer.subarray(0, this.#length);
+  }
+
   /** A copy of the bytes written so far. */
   finish(): Uint8Array<ArrayBuffer> {
     return this.#buffer.slice(0, this.#length);
+  }
+
+  /** Decimal digits of a whole number from 0 to 2^32 - 1; the caller reserved 10 bytes. */
+  #digits(value: number): void {
+    const buffer = this.#buffer;
+    let width = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) width++;
+    let at = this.#length + width;
+    this.#length = at;
+    let rest = value;
+    do {
+      buffer[--at] = 48 + (rest % 10);
+      rest = Math.floor(rest / 10);
+    } while (rest > 0);
   }
 
   #reserve(extra: number): void {
@@ -85,6 +128,11 @@ export class BencodeWriter {
     grown.set(this.#buffer.subarray(0, this.#length));
     this.#buffer = grown;
   }
+}
+
+/** The bytes of ASCII text, for constant keys written often with `BencodeWriter.rawBytes`. */
+export function asciiBytes(ascii: string): Uint8Array {
+  return Uint8Array.from(ascii, (char) => char.charCodeAt(0));
 }
 
 /** Encodes a plain value. Dictionary keys are sorted by their UTF-8 bytes; `undefined` skipped. */

@@ -15,26 +15,124 @@ export interface QueryParam {
   value: ByteString;
 }
 
+const AMPERSAND = 38;
+const EQUALS = 61;
+const PERCENT = 37;
+
+/** Most arguments passed to one `String.fromCharCode` call. */
+const MAX_APPLY = 4096;
+
+/** Decoded bytes of the escaped value being built; reused, as decoding is synchronous. */
+const scratchCodes: number[] = [];
+
 /** Decodes `%XX` escapes of `text[start, end)`; returns `null` on a bad or truncated escape. */
 export function percentDecode(text: string, start = 0, end = text.length): ByteString | null {
-  let escape = text.indexOf("%", start);
+  const escape = text.indexOf("%", start);
   if (escape === -1 || escape >= end) return checkBytes(text.slice(start, end));
-  let out = "";
-  let from = start;
-  while (escape !== -1 && escape < end) {
-    if (escape + 2 >= end) return null;
-    const high = hexValue(text.charCodeAt(escape + 1));
-    const low = hexValue(text.charCodeAt(escape + 2));
-    if (high < 0 || low < 0) return null;
-    const plain = checkBytes(text.slice(from, escape));
-    if (plain === null) return null;
-    out += plain + String.fromCharCode((high << 4) | low);
-    from = escape + 3;
-    escape = text.indexOf("%", from);
+  // One char code per byte into a reused array, then one string: concatenating 20 one-char
+  // strings for a hash cost three times as much.
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    let code = text.charCodeAt(i);
+    if (code === PERCENT) {
+      if (i + 2 >= end) return null;
+      const high = hexValue(text.charCodeAt(i + 1));
+      const low = hexValue(text.charCodeAt(i + 2));
+      if (high < 0 || low < 0) return null;
+      code = (high << 4) | low;
+      i += 2;
+    } else if (code > 0xff) return null;
+    scratchCodes[n++] = code;
   }
-  const rest = checkBytes(text.slice(from, end));
-  return rest === null ? null : out + rest;
+  scratchCodes.length = n;
+  if (n <= MAX_APPLY) return String.fromCharCode.apply(null, scratchCodes);
+  // A long value in chunks, so that no call exceeds the engine's argument limit.
+  let out = "";
+  for (let i = 0; i < n; i += MAX_APPLY) {
+    out += String.fromCharCode.apply(null, scratchCodes.slice(i, i + MAX_APPLY));
+  }
+  return out;
 }
+
+/**
+ * True when `percentDecode(text, start, end)` would succeed: every `%` starts two hex digits and
+ * no char is above 0xff. Checks without building the string.
+ */
+export function isWellEscaped(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code === PERCENT) {
+      if (i + 2 >= end || hexValue(text.charCodeAt(i + 1)) < 0) return false;
+      if (hexValue(text.charCodeAt(i + 2)) < 0) return false;
+      i += 2;
+    } else if (code > 0xff) return false;
+  }
+  return true;
+}
+
+/** Where one `key=value` pair lies in a raw query, and whether its parts need decoding. */
+export interface PairBounds {
+  keyStart: number;
+  keyEnd: number;
+  /** -1 when the pair has no `=` (its value is then empty). */
+  valueStart: number;
+  valueEnd: number;
+  /** The part holds a `%` or a char above 0xff: it must go through `percentDecode`. */
+  keyEscaped: boolean;
+  valueEscaped: boolean;
+  /** Where the next pair starts (past the `&`). */
+  next: number;
+}
+
+/** A `PairBounds` to fill with `scanPair`. */
+export function pairBounds(): PairBounds {
+  return {
+    keyStart: 0,
+    keyEnd: 0,
+    valueStart: -1,
+    valueEnd: 0,
+    keyEscaped: false,
+    valueEscaped: false,
+    next: 0,
+  };
+}
+
+/**
+ * Finds the bounds of the pair of a raw query that starts at `start` (call while
+ * `start <= query.length`, then go on from `into.next`). An empty pair ("a&&b", a trailing
+ * `&`) has `keyStart === keyEnd` and no value, and is no pair.
+ */
+export function scanPair(query: string, start: number, into: PairBounds): void {
+  // One pass over the chars: it finds the `&` and `=` bounds and notes whether a part needs
+  // decoding at all, so most parts become one `slice` or are recognised in place.
+  const length = query.length;
+  let i = start;
+  let code = 0;
+  let keyEscaped = false;
+  for (; i < length; i++) {
+    code = query.charCodeAt(i);
+    if (code === AMPERSAND || code === EQUALS) break;
+    if (code === PERCENT || code > 0xff) keyEscaped = true;
+  }
+  into.keyStart = start;
+  into.keyEnd = i;
+  into.keyEscaped = keyEscaped;
+  into.valueStart = -1;
+  into.valueEscaped = false;
+  if (i < length && code === EQUALS) {
+    into.valueStart = i + 1;
+    for (i = i + 1; i < length; i++) {
+      code = query.charCodeAt(i);
+      if (code === AMPERSAND) break;
+      if (code === PERCENT || code > 0xff) into.valueEscaped = true;
+    }
+  }
+  into.valueEnd = i;
+  into.next = i + 1;
+}
+
+/** Bounds for `parseQuery`; reused, as parsing is synchronous. */
+const scratchBounds = pairBounds();
 
 /**
  * Splits a raw query (the part after `?`, without it) into decoded pairs, in order, duplicates
@@ -42,19 +140,20 @@ export function percentDecode(text: string, start = 0, end = text.length): ByteS
  */
 export function parseQuery(query: string): QueryParam[] | null {
   const params: QueryParam[] = [];
-  let start = 0;
-  while (start <= query.length) {
-    let end = query.indexOf("&", start);
-    if (end === -1) end = query.length;
-    if (end > start) {
-      let equals = query.indexOf("=", start);
-      if (equals === -1 || equals > end) equals = end;
-      const key = percentDecode(query, start, equals);
-      const value = equals < end ? percentDecode(query, equals + 1, end) : "";
-      if (key === null || value === null) return null;
-      params.push({ key, value });
-    }
-    start = end + 1;
+  const pair = scratchBounds;
+  for (let start = 0; start <= query.length; start = pair.next) {
+    scanPair(query, start, pair);
+    if (pair.keyEnd === pair.keyStart && pair.valueStart === -1) continue;
+    const key = pair.keyEscaped
+      ? percentDecode(query, pair.keyStart, pair.keyEnd)
+      : query.slice(pair.keyStart, pair.keyEnd);
+    const value = pair.valueStart === -1
+      ? ""
+      : pair.valueEscaped
+      ? percentDecode(query, pair.valueStart, pair.valueEnd)
+      : query.slice(pair.valueStart, pair.valueEnd);
+    if (key === null || value === null) return null;
+    params.push({ key, value });
   }
   return params;
 }

@@ -1,29 +1,52 @@
 /**
  * Starts a whole tracker from a `Config`: loads the allowlist, builds the core, serves HTTP and
- * runs the expiry sweep. Returns a handle to reload the allowlist and to shut down. `main.ts`
- * wires signals to that handle; end-to-end tests use the handle directly on port 0.
+ * (unless `udp` is off) the UDP tracker protocol on the same swarms and address, and runs the
+ * expiry sweep and the once-a-minute swarm-size sampling for /stats. HTTP is HTTPS when the config
+ * names a certificate; the state file (`state_keeper.ts`) is read before serving and written while
+ * running. Returns a handle to reload (the allowlist, the certificate, the passkeys) and to shut
+ * down. `main.ts` wires signals to that handle; end-to-end tests use the handle directly on port 0.
  *
  * @module
  */
 import { Allowlist, diffAllowlists } from "../core/allowlist.ts";
+import { StatsCounters } from "../core/stats_counters.ts";
+import { HISTORY_STEP_SECONDS, SwarmHistory } from "../core/swarm_history.ts";
 import { Tracker } from "../core/tracker.ts";
 import { type Config, effectiveMinInterval } from "../config.ts";
 import { createHttpHandler } from "../http/handler.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
+import { CidrSet } from "../protocol/cidr.ts";
+import { createUdpHandler } from "../udp/handler.ts";
+import { startUdpServer, type UdpServer } from "../udp/server.ts";
 import { VERSION } from "../version.ts";
+import { AccessFiles } from "./access_files.ts";
 import { loadAllowlist } from "./allowlist_loader.ts";
 import { type DirectoryWatcher, watchDirectory } from "./directory_watcher.ts";
+import { type HttpListener, listenHttp } from "./http_listener.ts";
 import type { Logger } from "./logger.ts";
+import { StateKeeper } from "./state_keeper.ts";
 
 /** A running tracker. */
 export interface TrackerServer {
   /** The bound HTTP address (the real port when the config said 0). */
   readonly httpAddress: Deno.NetAddr;
+  /** The bound UDP address, or `null` when the config turned UDP off. */
+  readonly udpAddress: Deno.NetAddr | null;
   /** The core, for tests and stats. */
   readonly tracker: Tracker;
-  /** Rebuilds the allowlist from its directory and swaps it in; logs and keeps the old on failure. */
+  /** The stats event sink every transport records its requests in. */
+  readonly counters: StatsCounters;
+  /** Swarm sizes over the last hour, sampled once a minute. */
+  readonly history: SwarmHistory;
+  /**
+   * Rebuilds the allowlist from its directory and re-reads the TLS certificate and the passkeys,
+   * swapping each in; logs and keeps the old one of each that fails.
+   */
   reload(): Promise<void>;
-  /** Stops accepting, finishes in-flight requests, stops timers and flushes the log. */
+  /**
+   * Refuses new announces (`retry in`), stops accepting, lets requests in flight finish (at most
+   * `shutdown_timeout` seconds), saves the state file, stops timers and flushes the log.
+   */
   shutdown(): Promise<void>;
 }
 
@@ -47,17 +70,36 @@ export async function startTrackerServer(
   const openMode = config.allowed === "*";
   const loaded = openMode ? null : await loadListLogged(config.allowed, logger);
   const allowlist = loaded?.allowlist ?? Allowlist.openMode();
+  const access = await AccessFiles.load(config, logger);
+  const state = config.state_file === null ? null : StateKeeper.open(config.state_file, {
+    logger,
+    now,
+    expirySeconds: config.expiry,
+    maxPeersPerTorrent: config.max_peers_per_torrent,
+  });
   const tracker = new Tracker({
     allowlist,
     expirySeconds: config.expiry,
     maxTorrents: config.max_torrents,
     maxPeersPerTorrent: config.max_peers_per_torrent,
+    onCompletion: state?.onCompletion,
   });
+  state?.start(tracker);
+  let stopping = false;
+  const counters = new StatsCounters({ startedAt: now() });
+  const history = new SwarmHistory();
   const handler = createHttpHandler({
     tracker,
     logger,
     now,
     version: VERSION,
+    counters,
+    history,
+    trustedProxies: config.trusted_proxies.length === 0
+      ? undefined
+      : CidrSet.parse(config.trusted_proxies),
+    passkeys: () => access.passkeys,
+    shuttingDown: () => stopping,
     settings: {
       interval: config.interval,
       minInterval: effectiveMinInterval(config),
@@ -66,15 +108,29 @@ export async function startTrackerServer(
       trustIpParam: config.trust_ip_param,
       noscrape: config.noscrape,
       nostats: config.nostats,
+      nometrics: config.nometrics,
+      statsHidePeers: config.stats_hide_peers,
       logAnnounces: config.log_announces,
     },
   });
   const hostname = config.ip ?? (config.family === "AF_INET6" ? "::" : "0.0.0.0");
-  const server = Deno.serve({ hostname, port: config.port, onListen: () => {} }, handler);
-  const httpAddress = server.addr as Deno.NetAddr;
+  let listener: HttpListener;
+  try {
+    listener = await listenHttp({
+      hostname,
+      port: config.port,
+      tls: access.certificate,
+      handler,
+      onError: (error) => logger.log("error", `HTTPS request failed: ${messageOf(error)}`),
+    });
+  } catch (error) {
+    state?.stop(tracker);
+    throw error;
+  }
+  const httpAddress = listener.addr;
   logger.log(
     "startup",
-    `NoBrake ${VERSION} listening on http://${
+    `NoBrake ${VERSION} listening on ${listener.scheme}://${
       formatHost(httpAddress.hostname)
     }:${httpAddress.port}` +
       ` (${
@@ -84,6 +140,18 @@ export async function startTrackerServer(
       })`,
   );
 
+  let udp: UdpServer | null = null;
+  if (config.udp) {
+    try {
+      udp = startUdp(config, { hostname, tracker, counters, logger, now });
+    } catch (error) {
+      // Nothing half-started is left behind: the caller gets the error and no listener.
+      await listener.shutdown(0);
+      state?.stop(tracker);
+      throw error;
+    }
+  }
+
   // The sweep runs in slices, each its own macrotask, so requests interleave with a long pass.
   let sweepTimer: ReturnType<typeof setTimeout> | undefined;
   const sweepSlice = () => {
@@ -91,13 +159,20 @@ export async function startTrackerServer(
     sweepTimer = setTimeout(sweepSlice, done ? config.sweep_interval * 1000 : 0);
   };
   sweepTimer = setTimeout(sweepSlice, config.sweep_interval * 1000);
+  // Recording reads no clock: the request-rate ring is moved on here, once a second.
+  const statsTimer = setInterval(() => counters.advance(now()), 1000);
+  const historyTimer = setInterval(
+    () => history.sample(tracker, now()),
+    HISTORY_STEP_SECONDS * 1000,
+  );
 
   let reloading: Promise<void> | null = null;
   async function reload(): Promise<void> {
-    if (openMode) return;
     // A reload requested while one runs waits for it rather than racing it.
     while (reloading !== null) await reloading;
     reloading = (async () => {
+      await access.reload(listener);
+      if (openMode) return;
       try {
         const { allowlist: next, skipped } = await loadListLogged(config.allowed, logger);
         const { added, removed } = diffAllowlists(tracker.allowlist, next);
@@ -129,15 +204,72 @@ export async function startTrackerServer(
 
   return {
     httpAddress,
+    udpAddress: udp?.addr ?? null,
     tracker,
+    counters,
+    history,
     reload,
     async shutdown() {
+      stopping = true;
       clearTimeout(sweepTimer);
+      clearInterval(statsTimer);
+      clearInterval(historyTimer);
       watcher?.close();
-      await server.shutdown();
+      await udp?.close();
+      if (!await listener.shutdown(config.shutdown_timeout * 1000)) {
+        logger.log(
+          "error",
+          `requests still in flight after shutdown_timeout (${config.shutdown_timeout} s)`,
+        );
+      }
+      state?.stop(tracker);
       logger.flush();
     },
   };
+}
+
+/** What the UDP listener shares with the rest of the tracker. */
+interface UdpShared {
+  hostname: string;
+  tracker: Tracker;
+  counters: StatsCounters;
+  logger: Logger;
+  now: () => number;
+}
+
+/**
+ * Binds the UDP listener on the HTTP address: on `udp_port`, or else on the HTTP port number (a
+ * free port of its own when HTTP asked for port 0, as a taken UDP port would fail the start).
+ */
+function startUdp(config: Config, shared: UdpShared): UdpServer {
+  const { hostname, logger } = shared;
+  const port = config.udp_port ?? config.port;
+  const handler = createUdpHandler({
+    tracker: shared.tracker,
+    logger,
+    now: shared.now,
+    recorder: shared.counters,
+    settings: {
+      interval: config.interval,
+      numwantDefault: config.numwant_default,
+      numwantMax: config.numwant_max,
+      trustIpParam: config.trust_ip_param,
+      noscrape: config.noscrape,
+      logAnnounces: config.log_announces,
+    },
+  });
+  let udp: UdpServer;
+  try {
+    udp = startUdpServer({ hostname, port, handler, logger });
+  } catch (error) {
+    throw new Error(
+      `cannot listen on udp://${formatHost(hostname)}:${port}: ${messageOf(error)}`,
+      { cause: error },
+    );
+  }
+  const where = udp.addrs.map((addr) => `udp://${formatHost(addr.hostname)}:${addr.port}`);
+  logger.log("startup", `UDP tracker (BEP 15) listening on ${where.join(" and ")}`);
+  return udp;
 }
 
 /** Loads the allowlist, logging one line per skipped file; returns the list and the skip count. */

@@ -50,6 +50,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
       interval: 60,
       expiry: 3600,
       ip: "127.0.0.1",
+      // In memory unless a test asks: the default file would land in the working directory.
+      state_file: null,
       ...options.config,
     }),
     "test config",

@@ -65,9 +65,9 @@ export class TrackerProcess {
     }
   }
 
-  /** Waits for the `listening on` line and returns the HTTP port. */
+  /** Waits for the `listening on` line and returns the HTTP(S) port. */
   async port(): Promise<number> {
-    const match = await this.waitForLine(/listening on http:\/\/\S+:(\d+)/);
+    const match = await this.waitForLine(/listening on https?:\/\/\S+:(\d+)/);
     return Number(match[1]);
   }
 

@@ -1,0 +1,58 @@
+/**
+ * Tracker-wide counts for /stats, /stats.json and /metrics, computed when asked (never kept up to
+ * date on the announce path): seeders, leechers and peers by address family, and for the pages
+ * also by transport, which takes one pass over the peers' flag bytes.
+ *
+ * What to count is the caller's choice: the pages count only the torrents they may list (secret
+ * ones left out); the metrics are aggregates and count every swarm.
+ *
+ * @module
+ */
+import { type PeerTable, VIA_UDP } from "./peer_table.ts";
+import type { StatsTotals } from "./stats_snapshot.ts";
+import type { Swarm } from "./swarm.ts";
+import type { Tracker } from "./tracker.ts";
+
+/** Counts with every field 0. */
+export function emptyTotals(): StatsTotals {
+  return { torrents: 0, seeders: 0, leechers: 0, ipv4: 0, ipv6: 0, http: 0, udp: 0 };
+}
+
+/**
+ * Adds one swarm's peers to `totals` (not `torrents`, which counts torrents, not swarms). With
+ * `byTransport`, splits them into HTTP and UDP by their flag bit; otherwise those stay as they are.
+ */
+export function addSwarm(totals: StatsTotals, swarm: Swarm, byTransport: boolean): void {
+  // `existingTable`, not `tables()`: no array per swarm on a pass over 100,000 of them.
+  addTable(totals, swarm.existingTable(4), byTransport);
+  addTable(totals, swarm.existingTable(16), byTransport);
+}
+
+function addTable(totals: StatsTotals, table: PeerTable | null, byTransport: boolean): void {
+  if (table === null) return;
+  totals.seeders += table.seeders;
+  totals.leechers += table.count - table.seeders;
+  if (table.addressLength === 4) totals.ipv4 += table.count;
+  else totals.ipv6 += table.count;
+  if (!byTransport) return;
+  let udp = 0;
+  for (let slot = 0; slot < table.count; slot++) {
+    if (table.flagsOf(slot) & VIA_UDP) udp++;
+  }
+  totals.udp += udp;
+  totals.http += table.count - udp;
+}
+
+/**
+ * Every swarm, secret ones included, without the transport split: what /metrics exports.
+ * `torrents` is the allowed torrents in allowlist mode and the swarms held in open mode.
+ */
+export function trackerTotals(tracker: Tracker): StatsTotals {
+  const totals = emptyTotals();
+  for (const hash of tracker.swarmHashes()) {
+    const swarm = tracker.swarm(hash);
+    if (swarm !== undefined) addSwarm(totals, swarm, false);
+  }
+  totals.torrents = tracker.allowlist.open ? tracker.swarmCount : tracker.allowlist.size;
+  return totals;
+}

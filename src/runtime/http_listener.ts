@@ -1,0 +1,186 @@
+/**
+ * The HTTP(S) listener: serves a `(Request, info) → Response` handler over plain HTTP with
+ * `Deno.serve`, or over HTTPS with `node:https`, and stops with a bounded wait.
+ *
+ * Why two servers: a renewed certificate must be taken up without dropping connections.
+ * `Deno.serve` cannot change its certificate. The way around it, a second server on the same port
+ * (`reusePort`) and a graceful shutdown of the first, fails connections in Deno 2.9.6: the old
+ * server closes every connection it accepted whose request had not arrived yet.
+ * `node:https` swaps the certificate in place (`setSecureContext`): open connections keep theirs
+ * and new handshakes get the new one. It is slower, which is why plain HTTP stays on `Deno.serve`.
+ * `tests/bench/tls_reload_compare.ts` measures both; the figures are in the README ("HTTPS").
+ *
+ * @module
+ */
+import { createServer } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+/** What the handler is told about the connection (a subset of `Deno.ServeHandlerInfo`). */
+export interface ListenerConnectionInfo {
+  remoteAddr: { hostname: string };
+}
+
+/** A request handler, as `createHttpHandler` returns. */
+export type ListenerHandler = (
+  request: Request,
+  info: ListenerConnectionInfo,
+) => Response | Promise<Response>;
+
+/** Certificate chain and key, PEM. */
+export interface PemPair {
+  cert: string;
+  key: string;
+}
+
+/** Options for `listenHttp`. */
+export interface ListenOptions {
+  hostname: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Serve HTTPS with this certificate; `null` serves plain HTTP. */
+  tls: PemPair | null;
+  handler: ListenerHandler;
+  /** Told about a request the HTTPS adapter could not hand to the handler. @default ignore */
+  onError?: (error: unknown) => void;
+}
+
+/** A listening server. */
+export interface HttpListener {
+  /** The bound address (the real port when 0 was asked for). */
+  readonly addr: Deno.NetAddr;
+  /** `"https"` when serving TLS. */
+  readonly scheme: "http" | "https";
+  /** Uses a new certificate for new handshakes; open connections keep theirs. HTTPS only. */
+  setCertificate(pem: PemPair): void;
+  /**
+   * Stops accepting, closes idle connections and lets requests in flight finish, waiting at most
+   * `timeoutMs`; then, over HTTPS, closes what is left. Resolves to whether everything finished
+   * in time.
+   */
+  shutdown(timeoutMs: number): Promise<boolean>;
+}
+
+/** Starts listening. Throws if the address cannot be bound. */
+export async function listenHttp(options: ListenOptions): Promise<HttpListener> {
+  return options.tls === null ? listenPlain(options) : await listenTls(options, options.tls);
+}
+
+function listenPlain(options: ListenOptions): HttpListener {
+  const server = Deno.serve(
+    { hostname: options.hostname, port: options.port, onListen: () => {} },
+    options.handler,
+  );
+  return {
+    addr: server.addr,
+    scheme: "http",
+    setCertificate() {
+      throw new Error("this listener serves plain HTTP");
+    },
+    // Deno.serve has no forced close once a graceful one has begun (aborting then throws), so
+    // past the deadline the caller goes on and the process exit closes what is left.
+    shutdown: (timeoutMs) => withDeadline(server.shutdown(), timeoutMs),
+  };
+}
+
+async function listenTls(options: ListenOptions, pem: PemPair): Promise<HttpListener> {
+  const onError = options.onError ?? (() => {});
+  const server = createServer({ cert: pem.cert, key: pem.key }, (req, res) => {
+    serveNodeRequest(req, res, options.handler).catch((error) => {
+      onError(error);
+      res.destroy();
+    });
+  });
+  // Every TCP connection, also those still in the TLS handshake, which the HTTP layer does not
+  // know of yet and `closeAllConnections` would leave open.
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: options.hostname, port: options.port, ipv6Only: false }, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  return {
+    addr: { transport: "tcp", hostname: bound.address, port: bound.port },
+    scheme: "https",
+    setCertificate(next) {
+      server.setSecureContext({ cert: next.cert, key: next.key });
+    },
+    async shutdown(timeoutMs) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Connections that finish their request become idle; close them as they do.
+      server.closeIdleConnections();
+      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+      try {
+        const inTime = await withDeadline(closed, timeoutMs);
+        if (!inTime) {
+          server.closeAllConnections();
+          for (const socket of sockets) socket.destroy();
+          await closed;
+        }
+        return inTime;
+      } finally {
+        clearInterval(sweeper);
+      }
+    },
+  };
+}
+
+/** Only a plain host (name, IPv4, bracketed IPv6, optional port) is copied into the URL. */
+const HOST_PATTERN = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/;
+
+/** Hands one `node:http` request to a fetch-style handler and writes its response. */
+async function serveNodeRequest(
+  req: IncomingMessage,
+  res: ServerResponse,
+  handler: ListenerHandler,
+): Promise<void> {
+  const headers = new Headers();
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    try {
+      headers.append(raw[i], raw[i + 1]);
+    } catch { /* a header Headers refuses is one the tracker does not read */ }
+  }
+  const host = req.headers.host !== undefined && HOST_PATTERN.test(req.headers.host)
+    ? req.headers.host
+    : "localhost";
+  const target = req.url !== undefined && req.url.startsWith("/") ? req.url : "/";
+  let request: Request;
+  try {
+    request = new Request(`https://${host}${target}`, { method: req.method, headers });
+  } catch {
+    // A method or target `Request` refuses (CONNECT, TRACE): the client's fault, not logged.
+    res.writeHead(400, { "content-type": "text/plain" });
+    res.end("bad request\n");
+    return;
+  }
+  const response = await handler(request, {
+    remoteAddr: { hostname: req.socket.remoteAddress ?? "" },
+  });
+  const body = new Uint8Array(await response.arrayBuffer());
+  const outHeaders: Record<string, string> = {};
+  response.headers.forEach((value, name) => outHeaders[name] = value);
+  outHeaders["content-length"] = String(body.length);
+  res.writeHead(response.status, outHeaders);
+  res.end(req.method === "HEAD" ? undefined : body);
+}
+
+/** Whether `promise` settled within `timeoutMs`. */
+async function withDeadline(promise: Promise<void>, timeoutMs: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<false>((resolve) =>
+    timer = setTimeout(() => resolve(false), timeoutMs)
+  );
+  try {
+    return await Promise.race([promise.then(() => true), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

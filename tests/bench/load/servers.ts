@@ -1,0 +1,194 @@
+/**
+ * Starts the servers the load runner compares, each pinned to core 0 with `taskset` (the load
+ * generator gets core 1), and stops them: the `Deno.serve` floor, NoBrake (`main.ts` with a
+ * temporary config in open mode) and Debian's opentracker (whitelist mode: the Debian build
+ * serves only listed hashes, so the workload's hashes are written to its whitelist).
+ *
+ * A server is ready when it answers a request; waiting is bounded. `stop()` kills by process id
+ * and waits for the exit, and is safe to call twice; callers call it in `finally`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+
+/** Which server to start. */
+export type ServerKind =
+  | "floor-announce"
+  | "floor-scrape"
+  | "floor-read"
+  | "nobrake"
+  | "opentracker";
+
+/** A started server. */
+export interface RunningServer {
+  kind: ServerKind;
+  pid: number;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** How to start a server. */
+export interface StartServerOptions {
+  /** The core the server is pinned to; `null` leaves it unpinned. @default 0 */
+  core: number | null;
+  /** The workload's info hashes in hex, for opentracker's whitelist. */
+  hexHashes: string[];
+  /** Longest wait for the server to answer, in milliseconds. @default 15000 */
+  readyTimeoutMs?: number;
+  /** NoBrake's `main.ts` to run (another checkout, to compare versions). @default this repo's */
+  nobrakeMain?: string;
+}
+
+const REPO = new URL("../../../", import.meta.url).pathname;
+const FLOOR = new URL("./floor_server.ts", import.meta.url).pathname;
+
+/** True when a program is on the PATH (e.g. `opentracker`, `wrk`, `taskset`). */
+export async function hasProgram(name: string): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("sh", {
+      args: ["-c", `command -v ${name}`],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+/** A free loopback port (bound, read and released; the server binds it right after). */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** Starts one server and waits until it answers. */
+export async function startServer(
+  kind: ServerKind,
+  options: StartServerOptions,
+): Promise<RunningServer> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: `nobrake_bench_${kind}_` });
+  let command: string[];
+  let probe = "/announce";
+  if (kind.startsWith("floor-")) {
+    command = [
+      Deno.execPath(),
+      "run",
+      "--allow-net",
+      FLOOR,
+      String(port),
+      kind.slice("floor-".length),
+    ];
+  } else if (kind === "nobrake") {
+    const config = {
+      ip: "127.0.0.1",
+      port,
+      allowed: "*",
+      interval: 1800,
+      expiry: 3600,
+      logfile: join(dir, "nobrake.log"),
+    };
+    await Deno.writeTextFile(join(dir, "tracker.json"), JSON.stringify(config));
+    command = [
+      Deno.execPath(),
+      "run",
+      `--allow-net=127.0.0.1`,
+      `--allow-read=${dir}`,
+      `--allow-write=${dir}`,
+      options.nobrakeMain ?? join(REPO, "main.ts"),
+      join(dir, "tracker.json"),
+    ];
+  } else {
+    // opentracker chroots into -d and reads the whitelist there, as user nobody.
+    await Deno.chmod(dir, 0o755);
+    await Deno.writeTextFile(join(dir, "whitelist"), options.hexHashes.join("\n") + "\n");
+    command = [
+      "opentracker",
+      "-i",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-P",
+      String(freePort()),
+      "-d",
+      dir,
+      "-w",
+      "whitelist",
+    ];
+    // Whitelisted hashes are loaded by a thread after start: probe with one of them.
+    probe = `/scrape?info_hash=${escapeHex(options.hexHashes[0])}`;
+  }
+  if (options.core !== null) command = ["taskset", "-c", String(options.core), ...command];
+  const child = new Deno.Command(command[0], {
+    args: command.slice(1),
+    cwd: dir,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  const drain = (async () => {
+    // Keep reading so a chatty server never blocks on a full pipe; keep the start for errors.
+    const decoder = new TextDecoder();
+    for await (const chunk of child.stderr) {
+      if (stderr.length < 4000) stderr += decoder.decode(chunk);
+    }
+  })();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+    await child.status;
+    await drain.catch(() => {});
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    await waitUntilServing(port, probe, kind, options.readyTimeoutMs ?? 15_000, child);
+  } catch (error) {
+    await stop();
+    throw new Error(`${kind} did not start: ${(error as Error).message}\n${stderr}`);
+  }
+  // `taskset` execs the server, so the child's pid is the server's own.
+  return { kind, pid: child.pid, port, stop };
+}
+
+async function waitUntilServing(
+  port: number,
+  probe: string,
+  kind: ServerKind,
+  timeoutMs: number,
+  child: Deno.ChildProcess,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let exited = false;
+  child.status.then(() => exited = true);
+  let last = "";
+  while (performance.now() < deadline) {
+    if (exited) throw new Error("it exited");
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}${probe}`, {
+        signal: AbortSignal.timeout(1000),
+      });
+      const body = await response.text();
+      // opentracker answers "not authorized" until its whitelist thread has run.
+      if (kind !== "opentracker" || !body.includes("failure reason")) return;
+      last = body;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no answer on port ${port} within ${timeoutMs} ms (${last})`);
+}
+
+function escapeHex(hex: string): string {
+  return hex.replace(/../g, (pair) => `%${pair}`);
+}

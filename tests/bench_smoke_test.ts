@@ -1,0 +1,74 @@
+/**
+ * Runs the load benchmark once in `--quick` mode so that it cannot rot: every server it knows
+ * starts, answers every phase, and the sampled replies check out. Nothing here looks at a
+ * timing; quick-mode figures mean nothing (CI machines are shared and noisy).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+
+const RUNNER = new URL("./bench/load/run_load.ts", import.meta.url).pathname;
+
+interface SmokeRow {
+  server: string;
+  phase: string;
+  result: { requests: number; errors: number; validated: number; invalid: number };
+  strict: { validated: number; invalid: number; firstProblem: string | null } | null;
+}
+
+async function hasProgram(name: string): Promise<boolean> {
+  const { success } = await new Deno.Command("sh", {
+    args: ["-c", `command -v ${name}`],
+    stdout: "null",
+    stderr: "null",
+  }).output();
+  return success;
+}
+
+Deno.test("bench:load --quick runs every server and phase and validates replies", {
+  ignore: Deno.build.os !== "linux" || !(await hasProgram("taskset")),
+}, async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", RUNNER, "--quick", "--json"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // The runner bounds each of its phases; this is the backstop for the whole run.
+  const killer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+  let output: Deno.CommandOutput;
+  try {
+    output = await child.output();
+  } finally {
+    clearTimeout(killer);
+  }
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.ok(
+    output.success,
+    `run_load.ts failed:\n${stdout}\n${new TextDecoder().decode(output.stderr)}`,
+  );
+  const json = stdout.trim().split("\n").at(-1) ?? "";
+  const report = JSON.parse(json) as {
+    rows: SmokeRow[];
+    memory: Array<{ peers: number; rssBytesPerPeer: number }> | null;
+  };
+  const servers = [
+    "floor",
+    "nobrake",
+    ...((await hasProgram("opentracker")) ? ["opentracker"] : []),
+  ];
+  for (const server of servers) {
+    for (const phase of ["announce keep-alive", "announce new connection", "scrape keep-alive"]) {
+      const row = report.rows.find((row) => row.server === server && row.phase === phase);
+      assert.ok(row !== undefined, `no row for ${server}, ${phase}`);
+      const where = `${server}, ${phase}`;
+      assert.ok(row.result.requests > 0, `${where}: no requests`);
+      assert.equal(row.result.errors, 0, `${where}: errors`);
+      assert.equal(row.result.invalid, 0, `${where}: invalid sampled replies`);
+      assert.ok(row.strict !== null && row.strict.validated > 0, `${where}: nothing validated`);
+      assert.equal(row.strict.invalid, 0, `${where}: ${row.strict.firstProblem}`);
+    }
+  }
+  assert.ok(report.memory !== null && report.memory.length === 2, "memory fill did not run");
+  for (const fill of report.memory) assert.ok(fill.peers > 0, "memory fill added no peers");
+});

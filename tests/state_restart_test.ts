@@ -1,0 +1,197 @@
+/**
+ * The state file across real restarts of `main.ts` (tests/support/tracker_process.ts): completed
+ * counts survive `kill -9` in allowlist and open mode; live peers survive SIGTERM and a restart; a
+ * corrupt state file is moved aside with one log line and the tracker starts empty.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { HttpTrackerClient } from "./support/http_tracker_client.ts";
+import { writeTorrentFile } from "./support/torrent_fixture.ts";
+import { TrackerProcess } from "./support/tracker_process.ts";
+
+/** More than the state file's one-second write period, with room for a loaded machine. */
+const COUNT_WRITTEN_MS = 2500;
+
+const peer = (n: number) => new TextEncoder().encode(`-NB0001-${String(n).padStart(12, "0")}`);
+
+async function withTempDir(body: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "nobrake-restart-" });
+  try {
+    await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+async function writeConfig(dir: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const path = join(dir, "tracker.json");
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      port: 0,
+      ip: "127.0.0.1",
+      allowed: "./allowed",
+      interval: 60,
+      expiry: 600,
+      udp: false,
+      ...extra,
+    }),
+  );
+  return path;
+}
+
+/** Runs the tracker on `config` for the length of `body`, always ending the process. */
+async function running(
+  config: string,
+  body: (client: HttpTrackerClient, tracker: TrackerProcess) => Promise<void>,
+): Promise<void> {
+  const tracker = new TrackerProcess([config]);
+  try {
+    await body(new HttpTrackerClient(`http://127.0.0.1:${await tracker.port()}`), tracker);
+  } finally {
+    await tracker.close();
+  }
+}
+
+/** One leecher that completes, and one that stays, on `infoHash`: downloaded becomes 1. */
+async function completeOnce(client: HttpTrackerClient, infoHash: Uint8Array): Promise<void> {
+  assert.ok((await client.announce({ infoHash, peerId: peer(1), port: 6881, left: 10 })).ok);
+  assert.ok((await client.announce({ infoHash, peerId: peer(2), port: 6882, left: 10 })).ok);
+  const done = await client.announce({
+    infoHash,
+    peerId: peer(1),
+    port: 6881,
+    left: 0,
+    event: "completed",
+  });
+  assert.ok(done.ok);
+  assert.deepEqual((await client.scrape([infoHash]))[0].downloaded, 1);
+}
+
+Deno.test("state: downloaded counts survive kill -9 (allowlist mode)", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(join(dir, "allowed"));
+    const infoHash = await writeTorrentFile(join(dir, "allowed"), "a.torrent", "a");
+    const config = await writeConfig(dir);
+    await running(config, async (client, tracker) => {
+      await completeOnce(client, infoHash);
+      await new Promise((resolve) => setTimeout(resolve, COUNT_WRITTEN_MS));
+      tracker.signal("SIGKILL");
+      assert.notEqual(await tracker.exitCode(), 0);
+      assert.ok(!tracker.lines.some((line) => /state saved/.test(line)), "no graceful save");
+    });
+    await running(config, async (client, tracker) => {
+      await tracker.waitForLine(/state from .*nobrake-state\.sqlite: 1 swarms and 0 peers/);
+      assert.deepEqual(await client.scrape([infoHash]), [
+        { complete: 0, incomplete: 0, downloaded: 1 },
+      ]);
+    });
+  });
+});
+
+Deno.test("state: downloaded counts survive kill -9 (open mode, once the torrent is back)", async () => {
+  await withTempDir(async (dir) => {
+    const config = await writeConfig(dir, { allowed: "*" });
+    const infoHash = new Uint8Array(20).fill(7);
+    await running(config, async (client, tracker) => {
+      await completeOnce(client, infoHash);
+      await new Promise((resolve) => setTimeout(resolve, COUNT_WRITTEN_MS));
+      tracker.signal("SIGKILL");
+      await tracker.exitCode();
+    });
+    await running(config, async (client, tracker) => {
+      await tracker.waitForLine(/1 counts waiting for their torrent/);
+      // Open mode keeps no swarm without peers; the count returns with the first announce.
+      assert.ok((await client.announce({ infoHash, peerId: peer(3), port: 1, left: 1 })).ok);
+      const deadline = Date.now() + 5000;
+      let downloaded = 0;
+      while (downloaded !== 1 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        downloaded = (await client.scrape([infoHash]))[0].downloaded;
+      }
+      assert.equal(downloaded, 1);
+    });
+  });
+});
+
+Deno.test("state: peers survive SIGTERM and a restart", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(join(dir, "allowed"));
+    const infoHash = await writeTorrentFile(join(dir, "allowed"), "a.torrent", "a");
+    const config = await writeConfig(dir);
+    await running(config, async (client, tracker) => {
+      await completeOnce(client, infoHash);
+      tracker.signal("SIGTERM");
+      assert.equal(await tracker.exitCode(), 0);
+      await tracker.waitForLine(/state saved to .*: 1 swarms, 2 peers/);
+    });
+    await running(config, async (client, tracker) => {
+      await tracker.waitForLine(/1 swarms and 2 peers restored, 0 peers expired/);
+      assert.deepEqual(await client.scrape([infoHash]), [
+        { complete: 1, incomplete: 1, downloaded: 1 },
+      ]);
+      const newcomer = await client.announce({ infoHash, peerId: peer(9), port: 9, left: 1 });
+      assert.ok(newcomer.ok);
+      assert.deepEqual(
+        newcomer.peers.map((p) => `${p.ip}:${p.port}`).sort(),
+        ["127.0.0.1:6881", "127.0.0.1:6882"],
+      );
+    });
+  });
+});
+
+Deno.test("state: peers older than expiry are not brought back", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(join(dir, "allowed"));
+    const infoHash = await writeTorrentFile(join(dir, "allowed"), "a.torrent", "a");
+    await running(await writeConfig(dir), async (client, tracker) => {
+      await completeOnce(client, infoHash);
+      tracker.signal("SIGTERM");
+      assert.equal(await tracker.exitCode(), 0);
+    });
+    // The same file with a one-second expiry, two seconds later: every saved peer is too old.
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await running(await writeConfig(dir, { interval: 1, expiry: 1 }), async (client, tracker) => {
+      await tracker.waitForLine(/1 swarms and 0 peers restored, 2 peers expired/);
+      assert.deepEqual((await client.scrape([infoHash]))[0].downloaded, 1);
+    });
+  });
+});
+
+Deno.test("state: a corrupt state file is moved aside with one line, and the tracker starts", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(join(dir, "allowed"));
+    const infoHash = await writeTorrentFile(join(dir, "allowed"), "a.torrent", "a");
+    await Deno.writeTextFile(join(dir, "nobrake-state.sqlite"), "not a database ".repeat(400));
+    await running(await writeConfig(dir), async (client, tracker) => {
+      const [line] = await tracker.waitForLine(
+        /error state file .*nobrake-state\.sqlite is unreadable \(.+\): moved aside to (.*)\.corrupt-\d{8}T\d{6}Z, starting empty/,
+      );
+      assert.ok((await client.announce({ infoHash, peerId: peer(1), port: 1, left: 1 })).ok);
+      tracker.signal("SIGTERM");
+      assert.equal(await tracker.exitCode(), 0);
+      const aside = [...Deno.readDirSync(dir)].filter((e) => e.name.includes(".corrupt-"));
+      assert.equal(aside.length, 1, line);
+      assert.equal(
+        await Deno.readTextFile(join(dir, aside[0].name)),
+        "not a database ".repeat(400),
+      );
+    });
+  });
+});
+
+Deno.test("state: state_file null keeps nothing on disk", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.mkdir(join(dir, "allowed"));
+    await running(await writeConfig(dir, { state_file: null }), async (_client, tracker) => {
+      tracker.signal("SIGTERM");
+      assert.equal(await tracker.exitCode(), 0);
+    });
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), [
+      "allowed",
+      "tracker.json",
+    ]);
+  });
+});
