@@ -344,15 +344,7 @@ export function parseConfig(
       );
     }
   }
-  // TODO(udp): check passkeys over UDP too (BEP 41 URL data, `passkeyFromPath` in
-  // src/protocol/passkey.ts) and drop this; until then UDP would let anyone in.
-  if (config.passkeys !== null && config.udp) {
-    throw new ConfigError(
-      source,
-      "passkeys",
-      'needs "udp": false (UDP announces are not checked for passkeys yet)',
-    );
-  }
+
   // Legal (the original allowed it), but peers then vanish between their announces.
   if (config.expiry < config.interval) {
     const problem =

@@ -82,11 +82,8 @@ Deno.test("parseConfig() reads state_file, shutdown_timeout and passkeys", () =>
   );
 });
 
-Deno.test("parseConfig() refuses passkeys while UDP, which does not check them, is on", () => {
-  assert.equal(
-    rejection({ passkeys: "keys.txt" }),
-    't.json: key "passkeys": needs "udp": false (UDP announces are not checked for passkeys yet)',
-  );
+Deno.test("parseConfig() accepts passkeys with UDP on (UDP checks them through BEP 41 URL data)", () => {
+  assert.equal(parseWith({ passkeys: "keys.txt" }).passkeys, "keys.txt");
 });
 
 Deno.test("resolveConfigPaths() resolves the TLS, state and passkey files", () => {

@@ -7,6 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
+import { Passkeys } from "../src/core/passkeys.ts";
 import { StatsCounters } from "../src/core/stats_counters.ts";
 import { Tracker } from "../src/core/tracker.ts";
 import type { AnnounceInput, AnnounceResult } from "../src/core/types.ts";
@@ -20,6 +21,7 @@ import {
   encodeScrapeRequest,
   parseResponse,
   type UdpResponse,
+  urlDataOptions,
 } from "./support/udp_tracker_client.ts";
 
 const SETTINGS: UdpSettings = {
@@ -51,7 +53,12 @@ interface Setup {
 }
 
 function setup(
-  options: { settings?: Partial<UdpSettings>; tracker?: Tracker; debug?: boolean } = {},
+  options: {
+    settings?: Partial<UdpSettings>;
+    tracker?: Tracker;
+    debug?: boolean;
+    passkeys?: Passkeys;
+  } = {},
 ): Setup {
   const clock = { now: NOW };
   const logger = createMemoryLogger({ debug: options.debug ?? true });
@@ -64,6 +71,7 @@ function setup(
     now: () => clock.now,
     connectionIds: new ConnectionIds({ key: new Uint8Array(16).fill(7) }),
     recorder: counters,
+    passkeys: () => options.passkeys ?? null,
   });
   return { handler, logger, tracker, counters, clock };
 }
@@ -291,4 +299,35 @@ Deno.test("createUdpHandler() refuses a peer id taken from another address, key 
     reply(handler, announce(connect(handler, moved), { key: 5 }), moved).action,
     "announce",
   );
+});
+
+Deno.test("createUdpHandler() with passkeys admits an announce whose BEP 41 URL data carries a listed key", () => {
+  const { handler, tracker } = setup({ passkeys: new Passkeys(["member-1"]) });
+  const id = connect(handler);
+  const url = (text: string) => urlDataOptions(new TextEncoder().encode(text));
+  for (const path of ["/announce/member-1", "/announce?passkey=member-1", "/member-1/announce"]) {
+    const response = reply(handler, announce(id, { options: url(path) }));
+    assert.equal(response.action, "announce", path);
+  }
+  for (
+    const [options, message] of [
+      [undefined, "this tracker needs a passkey in the announce URL"],
+      [url("/announce"), "this tracker needs a passkey in the announce URL"],
+      [url("/announce/stranger"), "unknown passkey"],
+    ] as const
+  ) {
+    const response = reply(handler, announce(id, { peerId: new Uint8Array(20).fill(9), options }));
+    assert.deepEqual(response, { action: "error", transactionId: 1234, message });
+  }
+  assert.equal(tracker.scrape(null)[0].incomplete, 1);
+});
+
+Deno.test("createUdpHandler() with passkeys refuses a scrape, which cannot carry a key", () => {
+  const { handler } = setup({ passkeys: new Passkeys(["member-1"]) });
+  const id = connect(handler);
+  assert.deepEqual(reply(handler, encodeScrapeRequest(id, 55, [HASH])), {
+    action: "error",
+    transactionId: 55,
+    message: "this tracker needs a passkey: scrape over HTTP",
+  });
 });

@@ -9,6 +9,7 @@
  * @module
  */
 import { Allowlist, diffAllowlists } from "../core/allowlist.ts";
+import type { Passkeys } from "../core/passkeys.ts";
 import { StatsCounters } from "../core/stats_counters.ts";
 import { HISTORY_STEP_SECONDS, SwarmHistory } from "../core/swarm_history.ts";
 import { Tracker } from "../core/tracker.ts";
@@ -143,7 +144,14 @@ export async function startTrackerServer(
   let udp: UdpServer | null = null;
   if (config.udp) {
     try {
-      udp = startUdp(config, { hostname, tracker, counters, logger, now });
+      udp = startUdp(config, {
+        hostname,
+        tracker,
+        counters,
+        logger,
+        now,
+        passkeys: () => access.passkeys,
+      });
     } catch (error) {
       // Nothing half-started is left behind: the caller gets the error and no listener.
       await listener.shutdown(0);
@@ -235,6 +243,8 @@ interface UdpShared {
   counters: StatsCounters;
   logger: Logger;
   now: () => number;
+  /** The passkey list in force (swapped on reload). */
+  passkeys: () => Passkeys | null;
 }
 
 /**
@@ -249,6 +259,7 @@ function startUdp(config: Config, shared: UdpShared): UdpServer {
     logger,
     now: shared.now,
     recorder: shared.counters,
+    passkeys: shared.passkeys,
     settings: {
       interval: config.interval,
       numwantDefault: config.numwant_default,

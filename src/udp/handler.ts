@@ -13,10 +13,12 @@
  * @module
  */
 import { ClientError } from "../core/client_error.ts";
+import { type Passkeys, requirePasskey } from "../core/passkeys.ts";
 import { failureReasonOf, NO_STATS, type StatsRecorder } from "../core/stats_counters.ts";
 import type { Tracker } from "../core/tracker.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
 import { formatEndpoint, formatIp, parseIp } from "../protocol/ip_address.ts";
+import { passkeyFromPath } from "../protocol/passkey.ts";
 import {
   encodeAnnounceResponse,
   encodeConnectResponse,
@@ -56,6 +58,8 @@ export interface UdpHandlerDeps {
   connectionIds?: ConnectionIds;
   /** Where each announce and scrape is recorded. @default records nothing */
   recorder?: StatsRecorder;
+  /** The passkey list in force, read per request as reloads swap it. @default () => null */
+  passkeys?: () => Passkeys | null;
 }
 
 /** Where a datagram came from, as `Deno.NetAddr` gives it. */
@@ -85,8 +89,14 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
   const ids = deps.connectionIds ?? new ConnectionIds();
   const recorder = deps.recorder ?? NO_STATS;
   const limits = { numwantDefault: settings.numwantDefault, numwantMax: settings.numwantMax };
+  const passkeys = deps.passkeys ?? (() => null);
 
   function announce(request: UdpAnnounceRequest, connection: Uint8Array): Uint8Array {
+    // BEP 41: the path and query of the udp:// URL carry the passkey, as over HTTP.
+    const keys = passkeys();
+    if (keys !== null) {
+      requirePasskey(keys, request.urlData === null ? null : passkeyFromPath(request.urlData));
+    }
     const parsed = request.announce;
     // BEP 15: the IP field is 32 bits wide, so it means nothing for a request that came over IPv6.
     const listed = settings.trustIpParam && connection.length === 4 ? parsed.claimedIp : null;
@@ -119,6 +129,12 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
 
   function scrape(request: UdpScrapeRequest, connection: Uint8Array): Uint8Array {
     if (settings.noscrape) throw new ClientError("scrape is disabled on this tracker");
+    // A BEP 15 scrape has no URL data to carry a passkey, so a keyed tracker refuses it.
+    if (passkeys() !== null) {
+      throw new ClientError("this tracker needs a passkey: scrape over HTTP", {
+        reason: "not_allowed",
+      });
+    }
     // The core leaves out hashes it does not serve; the reply is positional, so they read as 0.
     const found = new Map<string, UdpScrapeCounts>();
     for (const entry of tracker.scrape(request.infoHashes)) found.set(entry.infoHash, entry);
