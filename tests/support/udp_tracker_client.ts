@@ -158,6 +158,8 @@ export interface UdpTrackerClientOptions {
   timeoutMs?: number;
   /** Sends of one request before giving up. @default 3 */
   attempts?: number;
+  /** Loopback address to send from (any of 127.0.0.0/8 on Linux). @default "127.0.0.1" or "::1" */
+  localHostname?: string;
 }
 
 /** BEP 15: a client may use a connection id for one minute after receiving it. */
@@ -179,7 +181,7 @@ export class UdpTrackerClient implements TrackerClient {
     const ipv6 = hostname.includes(":");
     this.#conn = Deno.listenDatagram({
       transport: "udp",
-      hostname: ipv6 ? "::1" : "127.0.0.1",
+      hostname: options.localHostname ?? (ipv6 ? "::1" : "127.0.0.1"),
       port: 0,
     });
     this.#target = { transport: "udp", hostname, port };
