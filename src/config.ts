@@ -155,6 +155,13 @@ export interface Config {
    * @default null
    */
   readonly passkeys: string | null;
+  /**
+   * Announces and scrapes one client address (an IPv6 /64) may make per minute, over HTTP and
+   * UDP together, in bursts of up to that many; past it a request is refused with BEP 31
+   * `retry in`. Behind `trusted_proxies` the forwarded address is counted. 0 turns the limit off.
+   * @default 0
+   */
+  readonly rate_limit: number;
 }
 
 /**
@@ -190,6 +197,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   state_file: "./nobrake-state.sqlite",
   shutdown_timeout: 10,
   passkeys: null,
+  rate_limit: 0,
 });
 
 /** A config that cannot be used; the message is one line naming the file and, if known, the key. */
@@ -311,6 +319,7 @@ export function parseConfig(
     state_file: get("state_file"),
     shutdown_timeout: get("shutdown_timeout"),
     passkeys: get("passkeys"),
+    rate_limit: get("rate_limit"),
   };
 
   if (config.numwant_default > config.numwant_max) {
@@ -450,6 +459,7 @@ const READERS: { readonly [K in keyof Config]: Reader<Config[K]> } = {
   state_file: orNull(nonEmptyString),
   shutdown_timeout: integer(0),
   passkeys: orNull(nonEmptyString),
+  rate_limit: integer(0),
 };
 
 const REQUIRED: ReadonlySet<string> = new Set(["port", "allowed", "interval", "expiry"]);

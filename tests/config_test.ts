@@ -82,6 +82,7 @@ Deno.test("parseConfig() fills every optional key with its default", () => {
     state_file: "./nobrake-state.sqlite",
     shutdown_timeout: 10,
     passkeys: null,
+    rate_limit: 0,
   });
 });
 
@@ -244,6 +245,8 @@ Deno.test("parseConfig() rejects an out-of-range value", () => {
     ["max_peers_per_torrent", 1.5, "must be a positive integer, got 1.5"],
     ["sweep_interval", 0, "must be a positive integer, got 0"],
     ["interval", 1e300, "must be a positive integer, got 1e+300"],
+    ["rate_limit", -1, "must be a non-negative integer, got -1"],
+    ["rate_limit", 0.5, "must be a non-negative integer, got 0.5"],
   ];
   for (const [key, value, problem] of cases) {
     assertRejects(JSON.stringify({ ...MINIMAL, [key]: value }), `t.json: key "${key}": ${problem}`);
@@ -314,6 +317,7 @@ Deno.test("parseConfig() accepts port 0 and every key set explicitly", () => {
     state_file: null,
     shutdown_timeout: 0,
     passkeys: "passkeys.txt",
+    rate_limit: 600,
   };
   assert.deepEqual(parseConfig(JSON.stringify(all), "t.json"), all);
   // Any family other than "AF_INET6" is kept as written and means IPv4, as in the original.

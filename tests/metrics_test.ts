@@ -75,6 +75,7 @@ function exampleText(): string {
   }
   counters.recordScrape("udp", 0.01);
   counters.recordFailure("http", "not_allowed", 0.1);
+  counters.recordFailure("udp", "rate_limited", null);
   return renderMetrics({
     counters: counters.snapshot(COUNTERS_START + 1000),
     totals: { ...emptyTotals(), torrents: 3, seeders: 4, leechers: 5, ipv4: 8, ipv6: 1 },
@@ -98,7 +99,10 @@ Deno.test("renderMetrics() writes valid exposition text with HELP and TYPE for e
   assert.equal(value("nobrake_announces_total", { protocol: "udp" }), 0);
   assert.equal(value("nobrake_scrapes_total", { protocol: "udp" }), 1);
   assert.equal(value("nobrake_failures_total", { protocol: "http", reason: "not_allowed" }), 1);
-  assert.equal(families.get("nobrake_failures_total")?.samples.length, 10);
+  assert.equal(value("nobrake_failures_total", { protocol: "udp", reason: "rate_limited" }), 1);
+  assert.equal(value("nobrake_failures_total", { protocol: "http", reason: "rate_limited" }), 0);
+  // Two protocols times six reasons, every one present even at zero.
+  assert.equal(families.get("nobrake_failures_total")?.samples.length, 12);
   assert.equal(families.get("nobrake_torrents")?.type, "gauge");
   assert.equal(value("nobrake_torrents"), 3);
   assert.equal(value("nobrake_seeders"), 4);

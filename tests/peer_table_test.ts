@@ -141,3 +141,97 @@ Deno.test("PeerTable remembers a connection address only for peers that have one
   table.remove(slot);
   assert.equal(table.connectionAddressOf(id20("c")), null);
 });
+
+Deno.test("PeerTable keeps every field of a record through swaps and removals", () => {
+  const random = seededRandom(17);
+  for (const family of [4, 16] as const) {
+    const table = new PeerTable(family, 11);
+    const expected = new Map<string, PeerRecord>();
+    const address = family === 4 ? ip("10.0.0.1") : ip("2001:db8::1");
+    for (let step = 0; step < 3000; step++) {
+      const peer = `r${Math.floor(random() * 60)}`;
+      const slot = table.find(id20(peer));
+      if (random() < 0.2) {
+        if (slot >= 0) table.remove(slot);
+        expected.delete(peer);
+        continue;
+      }
+      // Integers below 2^24 are exact in a float32; the flags move peers across the partition.
+      const fields: PeerRecord = {
+        seenAt: Math.floor(random() * 0xffff_ffff),
+        flags: random() < 0.4 ? SEEDER | COMPLETION_COUNTED : random() < 0.2 ? PARTIAL_SEED : 0,
+        keyHash: (Math.floor(random() * 0xffff_ffff) | 0) || 1,
+        left: Math.floor(random() * 0xff_ffff),
+        uploaded: Math.floor(random() * 0xff_ffff),
+        downloaded: Math.floor(random() * 0xff_ffff),
+        agent: Math.floor(random() * 4096),
+      };
+      if (slot >= 0) table.update(slot, address, 1, fields);
+      else table.insert(id20(peer), address, 1, fields);
+      expected.set(peer, fields);
+    }
+    assert.equal(table.count, expected.size);
+    for (const [peer, fields] of expected) {
+      assert.deepEqual(table.recordOf(table.find(id20(peer))), fields, `${peer}, IPv${family}`);
+    }
+  }
+});
+
+Deno.test("PeerTable keeps left, uploaded and downloaded to float32 precision", () => {
+  const table = new PeerTable(4, 5);
+  const big = 734_003_201; // 2^29 < big: not a float32
+  const slot = table.insert(id20("f"), ip("10.0.0.1"), 1, {
+    ...record(0),
+    left: big,
+    uploaded: 12345678901234567890,
+    downloaded: Number.MAX_SAFE_INTEGER,
+  });
+  const kept = table.recordOf(slot);
+  assert.equal(kept.left, Math.fround(big));
+  assert.ok(Math.abs(kept.left - big) / big < 2 ** -24);
+  assert.equal(kept.uploaded, Math.fround(12345678901234567890));
+  assert.equal(kept.downloaded, Math.fround(Number.MAX_SAFE_INTEGER));
+  assert.ok(kept.left > 0, "a leecher's left never rounds to 0");
+});
+
+Deno.test("PeerTable stays consistent as it grows past the small size and shrinks back", () => {
+  // Small tables are scanned and larger ones indexed: churn around the switch, both families.
+  const random = seededRandom(5);
+  for (const family of [4, 16] as const) {
+    const table = new PeerTable(family, 3);
+    const model = new Map<string, { seeder: boolean; port: number }>();
+    const address = family === 4 ? ip("10.0.0.1") : ip("2001:db8::1");
+    for (let step = 0; step < 4000; step++) {
+      const peer = `k${Math.floor(random() * 24)}`;
+      const seeder = random() < 0.5;
+      const port = 1 + Math.floor(random() * 65535);
+      const slot = table.find(id20(peer));
+      // Phases of mostly joining and mostly leaving, so the size sweeps 0..24 and back.
+      const leaving = Math.floor(step / 300) % 2 === 1 ? 0.7 : 0.2;
+      if (random() < leaving) {
+        if (slot >= 0) table.remove(slot);
+        model.delete(peer);
+      } else if (slot >= 0) {
+        table.update(slot, address, port, record(seeder ? SEEDER : 0));
+        model.set(peer, { seeder, port });
+      } else {
+        table.insert(id20(peer), address, port, record(seeder ? SEEDER : 0));
+        model.set(peer, { seeder, port });
+      }
+      assertMatches(table, model);
+      for (let absent = 24; absent < 27; absent++) assert.equal(table.find(id20(`k${absent}`)), -1);
+    }
+  }
+});
+
+Deno.test("PeerTable.clear() empties the table, which can be filled again", () => {
+  const table = new PeerTable(4, 9);
+  for (let i = 0; i < 40; i++) table.insert(id20(`c${i}`), ip("10.0.0.1"), i + 1, record(0));
+  table.clear();
+  assert.equal(table.count, 0);
+  assert.equal(table.find(id20("c1")), -1);
+  const slot = table.insert(id20("c1"), ip("10.0.0.2"), 7, record(SEEDER));
+  assert.equal(table.find(id20("c1")), slot);
+  assert.equal(table.seeders, 1);
+  assert.equal(table.portOf(slot), 7);
+});

@@ -33,6 +33,7 @@ Deno.test("StatsCounters counts announces, scrapes and failures by protocol and 
     not_allowed: 0,
     full: 0,
     hijack: 0,
+    rate_limited: 0,
     internal: 0,
   });
   assert.equal(snapshot.failures.udp.hijack, 1);

@@ -104,6 +104,7 @@ Deno.test("renderStatsJson() has the documented shape with stable keys", () => {
     not_allowed: 0,
     full: 0,
     hijack: 0,
+    rate_limited: 0,
     internal: 0,
   });
   assert.deepEqual(Object.keys(value.requests.per_second.announces), ["1m", "5m", "15m", "1h"]);

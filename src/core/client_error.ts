@@ -10,7 +10,7 @@
  * Why a request was refused, as a small fixed set for stats and metrics labels. The message says
  * the details; this never carries anything a client chose.
  */
-export type RefusalReason = "malformed" | "not_allowed" | "full" | "hijack";
+export type RefusalReason = "malformed" | "not_allowed" | "full" | "hijack" | "rate_limited";
 
 /** A request the tracker refuses for a reason the client should be told. */
 export class ClientError extends Error {

@@ -2,20 +2,32 @@
  * Packed storage for the peers of one swarm and one address family.
  *
  * A plain object per peer in a `Map` costs several hundred bytes; here a peer is one fixed-size
- * record (64 bytes for IPv4, 80 for IPv6) plus about two bytes of index, and its compact endpoint
+ * record (52 bytes for IPv4, 64 for IPv6) plus about two bytes of index, and its compact endpoint
  * (BEP 23: address then port) is stored exactly as it goes on the wire, so a reply copies bytes
  * and builds nothing.
  *
- * Records live in blocks of 16, handed out by one pool per record size from 1 MiB pages and
- * handed back when a table shrinks or empties. A table grows a block at a time and never copies
- * its peers to a bigger array: with many swarms growing at once, per-table arrays that double
- * left the allocator holding freed arrays of every size, and RSS grew by three times the live
- * peer data (issue 8 measures RSS per peer at 1,000,000 peers over 10,000 torrents).
+ * `left`, `uploaded` and `downloaded` are kept as 32-bit floats: they are shown on /stats and
+ * nothing else reads them (whether a peer seeds is the `SEEDER` flag, set from the exact `left`
+ * of the announce), and a float32 keeps 7 significant digits, more than a display of "1.46 GiB"
+ * needs, at half the bytes of a float64. Values past 2^24 come back rounded to that precision.
+ *
+ * Records live in blocks of 8, handed out by one pool per record size from pages of 1024 blocks
+ * and handed back when a table shrinks or empties. A table grows a block at a time and never
+ * copies its peers to a bigger array: with many swarms growing at once, per-table arrays that
+ * double left the allocator holding freed arrays of every size, and RSS grew by three times the
+ * live peer data (issue 8 measures RSS per peer at 1,000,000 peers over 10,000 torrents). Blocks
+ * of 8 rather than 16 halve what a small swarm (most swarms are small) holds unused.
  *
  * Slots are dense and partitioned: seeders occupy `[0, seeders)`, leechers `[seeders, count)`, so
- * "leechers first for a seeder" and random sampling are range operations. A peer id → slot index
- * (open addressing, linear probing, backward-shift deletion) finds a peer without scanning. Slot
- * `count` is always free and used as scratch when two entries swap.
+ * "leechers first for a seeder" and random sampling are range operations. Past `SMALL_TABLE`
+ * peers a peer id → slot index (open addressing, linear probing, backward-shift deletion) finds a
+ * peer without scanning; a smaller table has no index and is scanned, since most swarms are small
+ * and an index is a typed array of its own (about 200 bytes of V8 objects whatever its size). Two
+ * entries swap through one scratch record per pool.
+ *
+ * Pools belong to a tracker (`createRecordPools`): a tracker that is dropped takes its pages with
+ * it, and one that drops a swarm with peers gives its blocks back (`clear`). A table made without
+ * a pool (tests) uses a pool shared by the process.
  *
  * @module
  */
@@ -31,41 +43,59 @@ export const COMPLETION_COUNTED = 4;
 export const VIA_UDP = 8;
 
 /** Records per block (a power of two): the unit a table grows and shrinks by. */
-const BLOCK_RECORDS = 16;
-const BLOCK_SHIFT = 4;
+const BLOCK_RECORDS = 8;
+const BLOCK_SHIFT = 3;
 /** Blocks per page; a page is one ArrayBuffer, allocated once and never given back. */
 const PAGE_BLOCKS = 1024;
 const PAGE_SHIFT = 10;
+/** Largest table without an index; an index is built past it and dropped at half of it. */
+const SMALL_TABLE = 8;
 /** Smallest index (cells); the index is kept at most half full. */
-const MIN_INDEX = 8;
+const MIN_INDEX = 32;
 
-// Record layout, in bytes. Numbers first, so that each sits at a multiple of its size.
-const LEFT = 0;
-const UPLOADED = 8;
+// Record layout, in bytes. 32-bit numbers first, each at a multiple of 4.
+const SEEN_AT = 0;
+const KEY_HASH = 4;
+const LEFT = 8;
+const UPLOADED = 12;
 const DOWNLOADED = 16;
-const SEEN_AT = 24;
-const KEY_HASH = 28;
-const AGENT = 32;
-const PEER_ID = 36;
+/** 16 bits, little-endian: the string pool holds at most 4096 user agents. */
+const AGENT = 20;
+const PEER_ID = 22;
 /** The endpoint (address then port), then one byte of flags. */
-const ENDPOINT = 56;
+const ENDPOINT = 42;
+/** Bytes per record: the flags byte after the endpoint, rounded up to a multiple of 4. */
+const RECORD_SIZE_4 = (ENDPOINT + 6 + 1 + 3) & ~3;
+const RECORD_SIZE_16 = (ENDPOINT + 18 + 1 + 3) & ~3;
 
 /**
  * Fixed-size records for every table of one address family, in blocks of `BLOCK_RECORDS`. A
  * block id names page `id >> PAGE_SHIFT` and a block inside it; freed blocks are reused first.
  */
-class RecordPool {
-  /** Bytes per record: a multiple of 8, so the `Float64Array` views line up. */
+export class RecordPool {
+  /** 4 or 16 address bytes. */
+  readonly addressLength: 4 | 16;
+  /** Bytes per compact endpoint: address then big-endian port. */
+  readonly endpointSize: number;
+  /** Byte offset of the flags in a record. */
+  readonly flagsAt: number;
+  /** Bytes per record: a multiple of 4, so the 32-bit views line up. */
   readonly recordSize: number;
   readonly bytes: Uint8Array[] = [];
   readonly words: Uint32Array[] = [];
   readonly signed: Int32Array[] = [];
-  readonly doubles: Float64Array[] = [];
+  readonly floats: Float32Array[] = [];
+  /** One record's words, where `PeerTable` parks an entry while two swap. */
+  readonly scratch: Uint32Array;
   readonly #free: number[] = [];
   #nextInPage = PAGE_BLOCKS;
 
-  constructor(recordSize: number) {
-    this.recordSize = recordSize;
+  constructor(addressLength: 4 | 16) {
+    this.addressLength = addressLength;
+    this.endpointSize = addressLength + 2;
+    this.flagsAt = ENDPOINT + this.endpointSize;
+    this.recordSize = addressLength === 4 ? RECORD_SIZE_4 : RECORD_SIZE_16;
+    this.scratch = new Uint32Array(this.recordSize >> 2);
   }
 
   allocate(): number {
@@ -76,7 +106,7 @@ class RecordPool {
       this.bytes.push(new Uint8Array(page));
       this.words.push(new Uint32Array(page));
       this.signed.push(new Int32Array(page));
-      this.doubles.push(new Float64Array(page));
+      this.floats.push(new Float32Array(page));
       this.#nextInPage = 0;
     }
     return ((this.bytes.length - 1) << PAGE_SHIFT) | this.#nextInPage++;
@@ -87,16 +117,23 @@ class RecordPool {
   }
 }
 
-const POOLS = { 4: new RecordPool(64), 16: new RecordPool(80) } as const;
+/** The record pools of one tracker, by address length. */
+export interface RecordPools {
+  4: RecordPool;
+  16: RecordPool;
+}
 
-/**
- * Gives a table's blocks back to its pool when the table is garbage collected while it still
- * holds peers (a swarm dropped by an allowlist reload, a test's tracker); an emptied table gives
- * them back at once.
- */
-const RECLAIM = new FinalizationRegistry<{ pool: RecordPool; blocks: number[] }>((held) => {
-  for (const block of held.blocks) held.pool.release(block);
-});
+/** Fresh pools for a tracker's tables. */
+export function createRecordPools(): RecordPools {
+  return { 4: new RecordPool(4), 16: new RecordPool(16) };
+}
+
+/** For tables made without pools (tests). */
+let sharedPools: RecordPools | null = null;
+
+/** Where `#locate` leaves the page and byte offset of a slot (no table keeps them). */
+let locatedPage = 0;
+let locatedAt = 0;
 
 /** What an announce records about a peer, besides its id and endpoint. */
 export interface PeerRecord {
@@ -115,34 +152,39 @@ export interface PeerRecord {
 
 /** The peers of one swarm in one address family (4 or 16 address bytes). */
 export class PeerTable {
-  readonly addressLength: 4 | 16;
-  /** Bytes per compact endpoint: address then big-endian port. */
-  readonly endpointSize: number;
+  // Few fields: a tracker holds one table per swarm, most of them small.
   #count = 0;
   #seeders = 0;
   #partials = 0;
   readonly #pool: RecordPool;
-  readonly #recordSize: number;
-  readonly #flagsAt: number;
-  /** Block ids of slots `[i * BLOCK_RECORDS, (i + 1) * BLOCK_RECORDS)`; the array is never replaced. */
-  readonly #blocks: number[] = [];
-  /** Open-addressing index: cell value is slot + 1, 0 is empty. Size is a power of two. */
-  #index: Uint16Array | Int32Array = new Uint16Array(MIN_INDEX);
+  /**
+   * Block ids of slots `[i * BLOCK_RECORDS, (i + 1) * BLOCK_RECORDS)`. Short arrays are copied to
+   * grow, so they stay exactly as long as they need to be (`push` would make room for 16 more).
+   */
+  #blocks: number[] = [];
+  /**
+   * Open-addressing index: cell value is slot + 1, 0 is empty. Size is a power of two. `null`
+   * while the table has at most `SMALL_TABLE` peers.
+   */
+  #index: Uint16Array | Int32Array | null = null;
   /** The rare peers whose announce came from another address than the one listed. */
   #connectionAddresses: Map<ByteString, Uint8Array> | null = null;
   readonly #hashSeed: number;
-  /** Page and byte offset of the slot last passed to `#locate`. */
-  #page = 0;
-  #at = 0;
 
-  constructor(addressLength: 4 | 16, hashSeed: number) {
-    this.addressLength = addressLength;
-    this.endpointSize = addressLength + 2;
+  /** A table for `addressLength`-byte addresses, drawing records from `pools`. */
+  constructor(addressLength: 4 | 16, hashSeed: number, pools?: RecordPools) {
     this.#hashSeed = hashSeed | 0;
-    this.#pool = POOLS[addressLength];
-    this.#recordSize = this.#pool.recordSize;
-    this.#flagsAt = ENDPOINT + this.endpointSize;
-    RECLAIM.register(this, { pool: this.#pool, blocks: this.#blocks });
+    this.#pool = (pools ?? (sharedPools ??= createRecordPools()))[addressLength];
+  }
+
+  /** 4 or 16 address bytes. */
+  get addressLength(): 4 | 16 {
+    return this.#pool.addressLength;
+  }
+
+  /** Bytes per compact endpoint: address then big-endian port. */
+  get endpointSize(): number {
+    return this.#pool.endpointSize;
   }
 
   /** Number of peers. */
@@ -163,6 +205,10 @@ export class PeerTable {
   /** The slot of this peer id, or -1. */
   find(peerId: ByteString): number {
     const index = this.#index;
+    if (index === null) {
+      for (let slot = 0; slot < this.#count; slot++) if (this.#idEquals(slot, peerId)) return slot;
+      return -1;
+    }
     const mask = index.length - 1;
     for (let cell = this.#hashOfString(peerId) & mask;; cell = (cell + 1) & mask) {
       const value = index[cell];
@@ -173,17 +219,21 @@ export class PeerTable {
 
   /** Adds a peer that `find` did not find; returns its slot. */
   insert(peerId: ByteString, address: Uint8Array, port: number, record: PeerRecord): number {
-    // Room for the new slot and the scratch slot after it.
-    while (this.#blocks.length << BLOCK_SHIFT < this.#count + 2) {
-      this.#blocks.push(this.#pool.allocate());
+    while (this.#blocks.length << BLOCK_SHIFT < this.#count + 1) {
+      const block = this.#pool.allocate();
+      if (this.#blocks.length < 16) this.#blocks = this.#blocks.concat(block);
+      else this.#blocks.push(block);
     }
-    if ((this.#count + 1) * 2 > this.#index.length) this.#reindex(this.#index.length * 2);
     let slot = this.#count;
     const bytes = this.#bytesOf(slot);
-    const at = this.#at + PEER_ID;
+    const at = locatedAt + PEER_ID;
     for (let i = 0; i < 20; i++) bytes[at + i] = peerId.charCodeAt(i);
     this.#count++;
-    this.#indexInsert(slot);
+    const index = this.#index;
+    if (index !== null) {
+      if (this.#count * 2 > index.length) this.#reindex(index.length * 2);
+      else this.#indexInsert(index, slot);
+    } else if (this.#count > SMALL_TABLE) this.#reindex(MIN_INDEX);
     this.#writeEndpoint(slot, address, port);
     this.#writeRecord(slot, record);
     if (record.flags & SEEDER) slot = this.#moveAcrossPartition(slot, true);
@@ -202,7 +252,7 @@ export class PeerTable {
 
   /** Removes the peer in `slot`. Other peers may move to other slots. */
   remove(slot: number): void {
-    this.#indexDelete(slot);
+    if (this.#index !== null) this.#indexDelete(this.#index, slot);
     if (this.flagsOf(slot) & PARTIAL_SEED) this.#partials--;
     if (this.#connectionAddresses !== null) this.#connectionAddresses.delete(this.peerIdOf(slot));
     const last = this.#count - 1;
@@ -215,11 +265,25 @@ export class PeerTable {
     this.#count--;
     // Give back blocks beyond one spare (none when empty), so a table near a block boundary
     // does not take and return the same block on every join and leave.
-    const keep = this.#count === 0 ? 0 : ((this.#count + 1) >> BLOCK_SHIFT) + 2;
+    const keep = this.#count === 0 ? 0 : ((this.#count - 1) >> BLOCK_SHIFT) + 2;
     while (this.#blocks.length > keep) this.#pool.release(this.#blocks.pop() as number);
-    if (this.#count * 8 < this.#index.length && this.#index.length > MIN_INDEX) {
-      this.#reindex(this.#index.length / 2);
+    const index = this.#index;
+    if (index === null) return;
+    if (this.#count <= SMALL_TABLE >> 1) this.#index = null;
+    else if (this.#count * 8 < index.length && index.length > MIN_INDEX) {
+      this.#reindex(index.length / 2);
     }
+  }
+
+  /** Removes every peer and gives every block back to the pool (a swarm being dropped). */
+  clear(): void {
+    for (const block of this.#blocks) this.#pool.release(block);
+    this.#blocks = [];
+    this.#index = null;
+    this.#count = 0;
+    this.#seeders = 0;
+    this.#partials = 0;
+    this.#connectionAddresses = null;
   }
 
   /** Removes every peer last seen before `cutoff` seconds; returns how many. */
@@ -252,8 +316,8 @@ export class PeerTable {
     const available = size - (exclude >= from && exclude < to ? 1 : 0);
     const take = Math.min(want, available);
     const start = take === available ? 0 : Math.floor(range.random() * size);
-    const entry = this.endpointSize;
-    const recordSize = this.#recordSize;
+    const entry = this.#pool.endpointSize;
+    const recordSize = this.#pool.recordSize;
     let written = 0;
     let slot = from + start;
     while (written < take) {
@@ -267,7 +331,7 @@ export class PeerTable {
       let end = Math.min((slot | (BLOCK_RECORDS - 1)) + 1, to, slot + take - written);
       if (exclude >= slot && exclude < end) end = exclude;
       const bytes = this.#bytesOf(slot);
-      for (let at = this.#at; slot < end; slot++, at += recordSize, written++) {
+      for (let at = locatedAt; slot < end; slot++, at += recordSize, written++) {
         const target = offset + written * entry;
         for (let i = 0; i < entry; i++) out[target + i] = bytes[at + ENDPOINT + i];
         if (ids !== null) {
@@ -282,7 +346,7 @@ export class PeerTable {
   /** The peer id in `slot`. */
   peerIdOf(slot: number): ByteString {
     const bytes = this.#bytesOf(slot);
-    const at = this.#at + PEER_ID;
+    const at = locatedAt + PEER_ID;
     let id = "";
     for (let i = 0; i < 20; i++) id += String.fromCharCode(bytes[at + i]);
     return id;
@@ -291,21 +355,21 @@ export class PeerTable {
   /** The listed address bytes of `slot` (a copy). */
   addressOf(slot: number): Uint8Array {
     const bytes = this.#bytesOf(slot);
-    return bytes.slice(this.#at + ENDPOINT, this.#at + ENDPOINT + this.addressLength);
+    return bytes.slice(locatedAt + ENDPOINT, locatedAt + ENDPOINT + this.#pool.addressLength);
   }
 
   /** The listed port of `slot`. */
   portOf(slot: number): number {
     const bytes = this.#bytesOf(slot);
-    const at = this.#at + ENDPOINT + this.addressLength;
+    const at = locatedAt + ENDPOINT + this.#pool.addressLength;
     return (bytes[at] << 8) | bytes[at + 1];
   }
 
   /** True when `slot` lists exactly this address. */
   hasAddress(slot: number, address: Uint8Array): boolean {
     const bytes = this.#bytesOf(slot);
-    const at = this.#at + ENDPOINT;
-    for (let i = 0; i < this.addressLength; i++) {
+    const at = locatedAt + ENDPOINT;
+    for (let i = 0, n = this.#pool.addressLength; i < n; i++) {
       if (bytes[at + i] !== address[i]) return false;
     }
     return true;
@@ -315,30 +379,30 @@ export class PeerTable {
   recordOf(slot: number): PeerRecord {
     this.#locate(slot);
     const pool = this.#pool;
-    const at = this.#at;
-    const words = pool.words[this.#page];
-    const doubles = pool.doubles[this.#page];
+    const at = locatedAt;
+    const bytes = pool.bytes[locatedPage];
+    const floats = pool.floats[locatedPage];
     return {
-      seenAt: words[(at + SEEN_AT) >> 2],
-      flags: pool.bytes[this.#page][at + this.#flagsAt],
-      keyHash: pool.signed[this.#page][(at + KEY_HASH) >> 2],
-      left: doubles[(at + LEFT) >> 3],
-      uploaded: doubles[(at + UPLOADED) >> 3],
-      downloaded: doubles[(at + DOWNLOADED) >> 3],
-      agent: words[(at + AGENT) >> 2],
+      seenAt: pool.words[locatedPage][(at + SEEN_AT) >> 2],
+      flags: bytes[at + this.#pool.flagsAt],
+      keyHash: pool.signed[locatedPage][(at + KEY_HASH) >> 2],
+      left: floats[(at + LEFT) >> 2],
+      uploaded: floats[(at + UPLOADED) >> 2],
+      downloaded: floats[(at + DOWNLOADED) >> 2],
+      agent: bytes[at + AGENT] | (bytes[at + AGENT + 1] << 8),
     };
   }
 
   /** Flags of `slot` (cheaper than `recordOf` on the hot path). */
   flagsOf(slot: number): number {
     const bytes = this.#bytesOf(slot);
-    return bytes[this.#at + this.#flagsAt];
+    return bytes[locatedAt + this.#pool.flagsAt];
   }
 
   /** Key hash of `slot`. */
   keyHashOf(slot: number): number {
     this.#locate(slot);
-    return this.#pool.signed[this.#page][(this.#at + KEY_HASH) >> 2];
+    return this.#pool.signed[locatedPage][(locatedAt + KEY_HASH) >> 2];
   }
 
   /** Remembers (or forgets, with `null`) the connection address of a peer listed elsewhere. */
@@ -347,7 +411,8 @@ export class PeerTable {
       this.#connectionAddresses?.delete(peerId);
       return;
     }
-    (this.#connectionAddresses ??= new Map()).set(peerId, address);
+    // A copy: the caller's bytes may be a view that keeps a whole slab alive (`byte_slab.ts`).
+    (this.#connectionAddresses ??= new Map()).set(peerId, address.slice());
   }
 
   /** The connection address of a peer whose listed address was claimed with `ip=`. */
@@ -355,29 +420,29 @@ export class PeerTable {
     return this.#connectionAddresses?.get(peerId) ?? null;
   }
 
-  /** Points `#page` and `#at` at the record of `slot`. */
+  /** Points `locatedPage` and `locatedAt` at the record of `slot`. */
   #locate(slot: number): void {
     const block = this.#blocks[slot >> BLOCK_SHIFT];
-    this.#page = block >> PAGE_SHIFT;
+    locatedPage = block >> PAGE_SHIFT;
     const record = ((block & (PAGE_BLOCKS - 1)) << BLOCK_SHIFT) | (slot & (BLOCK_RECORDS - 1));
-    this.#at = record * this.#recordSize;
+    locatedAt = record * this.#pool.recordSize;
   }
 
   /** `#locate(slot)`, returning the bytes of its page. */
   #bytesOf(slot: number): Uint8Array {
     this.#locate(slot);
-    return this.#pool.bytes[this.#page];
+    return this.#pool.bytes[locatedPage];
   }
 
   #seenAtOf(slot: number): number {
     this.#locate(slot);
-    return this.#pool.words[this.#page][(this.#at + SEEN_AT) >> 2];
+    return this.#pool.words[locatedPage][(locatedAt + SEEN_AT) >> 2];
   }
 
   #writeEndpoint(slot: number, address: Uint8Array, port: number): void {
     const bytes = this.#bytesOf(slot);
-    const at = this.#at + ENDPOINT;
-    const length = this.addressLength;
+    const at = locatedAt + ENDPOINT;
+    const length = this.#pool.addressLength;
     for (let i = 0; i < length; i++) bytes[at + i] = address[i];
     bytes[at + length] = port >> 8;
     bytes[at + length + 1] = port & 0xff;
@@ -386,17 +451,19 @@ export class PeerTable {
   #writeRecord(slot: number, record: PeerRecord): void {
     this.#locate(slot);
     const pool = this.#pool;
-    const at = this.#at;
-    const words = pool.words[this.#page];
-    const doubles = pool.doubles[this.#page];
-    words[(at + SEEN_AT) >> 2] = record.seenAt;
-    pool.bytes[this.#page][at + this.#flagsAt] = record.flags;
+    const at = locatedAt;
+    const bytes = pool.bytes[locatedPage];
+    const floats = pool.floats[locatedPage];
+    pool.words[locatedPage][(at + SEEN_AT) >> 2] = record.seenAt;
+    bytes[at + this.#pool.flagsAt] = record.flags;
     if (record.flags & PARTIAL_SEED) this.#partials++;
-    pool.signed[this.#page][(at + KEY_HASH) >> 2] = record.keyHash;
-    doubles[(at + LEFT) >> 3] = record.left;
-    doubles[(at + UPLOADED) >> 3] = record.uploaded;
-    doubles[(at + DOWNLOADED) >> 3] = record.downloaded;
-    words[(at + AGENT) >> 2] = record.agent;
+    pool.signed[locatedPage][(at + KEY_HASH) >> 2] = record.keyHash;
+    // Rounded to float32 (see the module doc): shown on /stats, never compared.
+    floats[(at + LEFT) >> 2] = record.left;
+    floats[(at + UPLOADED) >> 2] = record.uploaded;
+    floats[(at + DOWNLOADED) >> 2] = record.downloaded;
+    bytes[at + AGENT] = record.agent & 0xff;
+    bytes[at + AGENT + 1] = (record.agent >> 8) & 0xff;
   }
 
   /** Swaps `slot` with the partition boundary so it lands among seeders or leechers. */
@@ -409,23 +476,43 @@ export class PeerTable {
   }
 
   #swap(a: number, b: number): void {
-    const scratch = this.#count;
-    this.#move(a, scratch);
-    this.#move(b, a);
-    this.#move(scratch, b);
+    const index = this.#index;
+    const cellA = index === null ? -1 : this.#cellOf(index, a);
+    const cellB = index === null ? -1 : this.#cellOf(index, b);
+    const scratch = this.#pool.scratch;
+    const n = this.#pool.recordSize >> 2;
+    // As 32-bit words: copying the floats as floats could rewrite a NaN's bits.
+    this.#locate(a);
+    let words = this.#pool.words[locatedPage];
+    let at = locatedAt >> 2;
+    for (let i = 0; i < n; i++) scratch[i] = words[at + i];
+    this.#copy(b, a);
+    this.#locate(b);
+    words = this.#pool.words[locatedPage];
+    at = locatedAt >> 2;
+    for (let i = 0; i < n; i++) words[at + i] = scratch[i];
+    if (index !== null) {
+      index[cellA] = b + 1;
+      index[cellB] = a + 1;
+    }
   }
 
   /** Copies the record of `from` over `to` and repoints the index; `from` becomes garbage. */
   #move(from: number, to: number): void {
-    this.#index[this.#cellOf(from)] = to + 1;
+    const index = this.#index;
+    if (index !== null) index[this.#cellOf(index, from)] = to + 1;
+    this.#copy(from, to);
+  }
+
+  /** Copies the record of `from` over `to`, as 32-bit words; the index is the caller's. */
+  #copy(from: number, to: number): void {
     this.#locate(from);
-    // As 32-bit words: copying the floats as floats could rewrite a NaN's bits.
-    const source = this.#pool.words[this.#page];
-    const sourceAt = this.#at >> 2;
+    const source = this.#pool.words[locatedPage];
+    const sourceAt = locatedAt >> 2;
     this.#locate(to);
-    const target = this.#pool.words[this.#page];
-    const targetAt = this.#at >> 2;
-    for (let i = 0, n = this.#recordSize >> 2; i < n; i++) {
+    const target = this.#pool.words[locatedPage];
+    const targetAt = locatedAt >> 2;
+    for (let i = 0, n = this.#pool.recordSize >> 2; i < n; i++) {
       target[targetAt + i] = source[sourceAt + i];
     }
   }
@@ -433,12 +520,12 @@ export class PeerTable {
   /** Rebuilds the index with `cells` cells (a power of two). */
   #reindex(cells: number): void {
     // 16-bit cells while every slot + 1 fits in them: half the index memory of small swarms.
-    this.#index = cells <= 0x10000 ? new Uint16Array(cells) : new Int32Array(cells);
-    for (let slot = 0; slot < this.#count; slot++) this.#indexInsert(slot);
+    const index = cells <= 0x10000 ? new Uint16Array(cells) : new Int32Array(cells);
+    this.#index = index;
+    for (let slot = 0; slot < this.#count; slot++) this.#indexInsert(index, slot);
   }
 
-  #indexInsert(slot: number): void {
-    const index = this.#index;
+  #indexInsert(index: Uint16Array | Int32Array, slot: number): void {
     const mask = index.length - 1;
     let cell = this.#hashOfSlot(slot) & mask;
     while (index[cell] !== 0) cell = (cell + 1) & mask;
@@ -446,10 +533,9 @@ export class PeerTable {
   }
 
   /** Backward-shift deletion: no tombstones, so probes never lengthen over time. */
-  #indexDelete(slot: number): void {
-    const index = this.#index;
+  #indexDelete(index: Uint16Array | Int32Array, slot: number): void {
     const mask = index.length - 1;
-    let hole = this.#cellOf(slot);
+    let hole = this.#cellOf(index, slot);
     for (let cell = (hole + 1) & mask; index[cell] !== 0; cell = (cell + 1) & mask) {
       const home = this.#hashOfSlot(index[cell] - 1) & mask;
       // The entry at `cell` may fill the hole unless its home lies cyclically in (hole, cell].
@@ -461,8 +547,7 @@ export class PeerTable {
     index[hole] = 0;
   }
 
-  #cellOf(slot: number): number {
-    const index = this.#index;
+  #cellOf(index: Uint16Array | Int32Array, slot: number): number {
     const mask = index.length - 1;
     let cell = this.#hashOfSlot(slot) & mask;
     while (index[cell] !== slot + 1) cell = (cell + 1) & mask;
@@ -471,8 +556,9 @@ export class PeerTable {
 
   #idEquals(slot: number, peerId: ByteString): boolean {
     const bytes = this.#bytesOf(slot);
-    const at = this.#at + PEER_ID;
-    for (let i = 0; i < 20; i++) if (bytes[at + i] !== peerId.charCodeAt(i)) return false;
+    const at = locatedAt + PEER_ID;
+    // From the end: ids of one client share their first bytes (`-LT2060-`), not their last.
+    for (let i = 19; i >= 0; i--) if (bytes[at + i] !== peerId.charCodeAt(i)) return false;
     return true;
   }
 
@@ -485,7 +571,7 @@ export class PeerTable {
 
   #hashOfSlot(slot: number): number {
     const bytes = this.#bytesOf(slot);
-    const at = this.#at + PEER_ID;
+    const at = locatedAt + PEER_ID;
     let hash = this.#hashSeed ^ 0x811c9dc5;
     for (let i = 0; i < 20; i++) hash = Math.imul(hash ^ bytes[at + i], 0x01000193);
     return (hash ^ (hash >>> 15)) >>> 0;

@@ -34,6 +34,7 @@ export const FAILURE_REASONS: readonly FailureReason[] = [
   "not_allowed",
   "full",
   "hijack",
+  "rate_limited",
   "internal",
 ];
 
@@ -137,7 +138,8 @@ const REASON_INDEX: Readonly<Record<FailureReason, number>> = {
   not_allowed: 1,
   full: 2,
   hijack: 3,
-  internal: 4,
+  rate_limited: 4,
+  internal: 5,
 };
 
 /** The counters; one per tracker process, shared by every transport. */
@@ -189,7 +191,7 @@ export class StatsCounters implements StatsRecorder {
 
   recordFailure(protocol: Transport, reason: FailureReason, durationMs: number | null): void {
     const p = protocol === "udp" ? 1 : 0;
-    this.#failures[p * FAILURE_REASONS.length + (REASON_INDEX[reason] ?? 4)]++;
+    this.#failures[p * FAILURE_REASONS.length + (REASON_INDEX[reason] ?? REASON_INDEX.internal)]++;
     if (durationMs !== null) this.#observe(p, durationMs);
   }
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { PeerTable } from "./peer_table.ts";
+import { PeerTable, type RecordPools } from "./peer_table.ts";
 import type { SwarmCounts } from "./types.ts";
 
 /** The peers of one info hash, by address family. */
@@ -12,17 +12,26 @@ export class Swarm {
   #v4: PeerTable | null = null;
   #v6: PeerTable | null = null;
   readonly #hashSeed: number;
+  readonly #pools: RecordPools | undefined;
   /** Completed downloads counted so far (BEP 48 `downloaded`). */
   downloaded = 0;
 
-  constructor(hashSeed: number) {
+  /** A swarm whose tables draw records from `pools` (the tracker's; tests may leave it out). */
+  constructor(hashSeed: number, pools?: RecordPools) {
     this.#hashSeed = hashSeed;
+    this.#pools = pools;
   }
 
   /** The table for 4- or 16-byte addresses, created on first use. */
   tableFor(addressLength: 4 | 16): PeerTable {
-    if (addressLength === 4) return this.#v4 ??= new PeerTable(4, this.#hashSeed);
-    return this.#v6 ??= new PeerTable(16, this.#hashSeed);
+    if (addressLength === 4) return this.#v4 ??= new PeerTable(4, this.#hashSeed, this.#pools);
+    return this.#v6 ??= new PeerTable(16, this.#hashSeed, this.#pools);
+  }
+
+  /** Drops every peer, giving their records back to the pools: the swarm is being dropped. */
+  clear(): void {
+    this.#v4?.clear();
+    this.#v6?.clear();
   }
 
   /** The table for an address length if it exists. */

@@ -5,10 +5,18 @@
  *
  * @module
  */
+import { ByteSlab } from "../protocol/byte_slab.ts";
 import type { ByteString } from "../protocol/byte_string.ts";
 import { Allowlist } from "./allowlist.ts";
 import { ClientError } from "./client_error.ts";
-import { COMPLETION_COUNTED, PARTIAL_SEED, type PeerTable, SEEDER, VIA_UDP } from "./peer_table.ts";
+import {
+  COMPLETION_COUNTED,
+  createRecordPools,
+  PARTIAL_SEED,
+  type PeerTable,
+  SEEDER,
+  VIA_UDP,
+} from "./peer_table.ts";
 import { StringPool } from "./string_pool.ts";
 import { Swarm } from "./swarm.ts";
 import type { AnnounceInput, AnnounceResult, ScrapeEntry, SwarmCounts } from "./types.ts";
@@ -36,7 +44,7 @@ const RETRY_WHEN_NOT_ALLOWED = 3600;
 
 const ZERO_COUNTS: SwarmCounts = { complete: 0, incomplete: 0, downloaders: 0, downloaded: 0 };
 const NO_BYTES = new Uint8Array(0);
-/** Bytes per slab that reply peer lists are carved from (see `#carve`). */
+/** Bytes per slab that reply peer lists are carved from (see `byte_slab.ts`). */
 const SLAB_SIZE = 64 * 1024;
 
 /** Swarms, allowlist and the rules that tie them together. */
@@ -49,11 +57,12 @@ export class Tracker {
   readonly #random: () => number;
   readonly #onCompletion: ((infoHash: ByteString) => void) | null;
   readonly #hashSeed: number;
+  /** Where this tracker's peer records live; they go when the tracker goes. */
+  readonly #pools = createRecordPools();
   #allowlist: Allowlist;
   #sweepCursor: Iterator<[ByteString, Swarm]> | null = null;
-  // Starts "full", so the first reply allocates the first slab.
-  #slab = new ArrayBuffer(0);
-  #slabUsed = SLAB_SIZE;
+  /** Reply peer lists: allocating an ArrayBuffer per reply cost more than sampling the peers. */
+  readonly #replies = new ByteSlab(SLAB_SIZE);
 
   constructor(options: TrackerOptions) {
     this.#allowlist = options.allowlist ?? Allowlist.openMode();
@@ -94,7 +103,7 @@ export class Tracker {
           reason: "full",
         });
       }
-      swarm = new Swarm(this.#hashSeed);
+      swarm = new Swarm(this.#hashSeed, this.#pools);
       this.#swarms.set(request.infoHash, swarm);
     }
     const addressLength = input.address.length === 4 ? 4 : 16;
@@ -183,7 +192,7 @@ export class Tracker {
     let swarm = this.#swarms.get(infoHash);
     if (swarm === undefined) {
       if (this.#allowlist.open && this.#swarms.size >= this.#maxTorrents) return null;
-      swarm = new Swarm(this.#hashSeed);
+      swarm = new Swarm(this.#hashSeed, this.#pools);
       this.#swarms.set(infoHash, swarm);
     }
     swarm.downloaded = Math.max(swarm.downloaded, downloaded);
@@ -227,8 +236,10 @@ export class Tracker {
    */
   replaceAllowlist(next: Allowlist): void {
     this.#allowlist = next;
-    for (const infoHash of this.#swarms.keys()) {
-      if (!next.allows(infoHash)) this.#swarms.delete(infoHash);
+    for (const [infoHash, swarm] of this.#swarms) {
+      if (next.allows(infoHash)) continue;
+      swarm.clear();
+      this.#swarms.delete(infoHash);
     }
   }
 
@@ -264,27 +275,11 @@ export class Tracker {
     };
   }
 
-  /**
-   * A fresh zeroed byte array for a reply's peers, carved from a shared slab: allocating a
-   * separate ArrayBuffer per reply cost more than sampling the peers. A slab is never reused,
-   * only replaced when full, so a view stays valid for as long as anyone holds it.
-   */
-  #carve(length: number): Uint8Array {
-    if (length > SLAB_SIZE / 8) return new Uint8Array(length);
-    if (this.#slabUsed + length > SLAB_SIZE) {
-      this.#slab = new ArrayBuffer(SLAB_SIZE);
-      this.#slabUsed = 0;
-    }
-    const view = new Uint8Array(this.#slab, this.#slabUsed, length);
-    this.#slabUsed += length;
-    return view;
-  }
-
   /** Samples `want` peers of one table; a seeder is given leechers before other seeders. */
   #fill(table: PeerTable, want: number, seeder: boolean, exclude: number, wantIds: boolean) {
     if (want <= 0) return { peers: NO_BYTES, ids: wantIds ? NO_BYTES : null };
-    const peers = this.#carve(want * table.endpointSize);
-    const ids = wantIds ? this.#carve(want * 20) : null;
+    const peers = this.#replies.carve(want * table.endpointSize);
+    const ids = wantIds ? this.#replies.carve(want * 20) : null;
     const random = this.#random;
     let got = 0;
     if (seeder) {

@@ -5,12 +5,14 @@
  * becomes a bencoded `failure reason`; anything else is logged and answered as an internal error,
  * and the server goes on. Every announce and scrape is recorded once in the stats sink, with its
  * handling time. The client's address is the connection's, or what a trusted reverse proxy says
- * (`client_address.ts`); with a passkey list, announces and scrapes must carry a listed key.
+ * (`client_address.ts`); with a passkey list, announces and scrapes must carry a listed key; with a
+ * rate limit, that address (never a trusted proxy's own) must be within it.
  *
  * @module
  */
 import { ClientError } from "../core/client_error.ts";
 import { type Passkeys, requirePasskey } from "../core/passkeys.ts";
+import type { RateLimiter } from "../core/rate_limiter.ts";
 import { failureReasonOf, StatsCounters, type StatsRecorder } from "../core/stats_counters.ts";
 import type { SwarmHistory } from "../core/swarm_history.ts";
 import type { Tracker } from "../core/tracker.ts";
@@ -69,6 +71,8 @@ export interface HttpHandlerDeps {
   passkeys?: () => Passkeys | null;
   /** True once the tracker is stopping. @default () => false */
   shuttingDown?: () => boolean;
+  /** The per-address limit on announces and scrapes, shared with UDP. @default no limit */
+  rateLimiter?: RateLimiter | null;
 }
 
 /** The part of `Deno.ServeHandlerInfo` the handler reads. */
@@ -93,14 +97,20 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
   const trustedProxies = deps.trustedProxies ?? null;
   const passkeys = deps.passkeys ?? (() => null);
   const shuttingDown = deps.shuttingDown ?? (() => false);
-  /** Refuses an announce or scrape while stopping, or without a listed passkey. */
-  const admit = (key: string | null) => {
+  const rateLimiter = deps.rateLimiter ?? null;
+  /** Refuses an announce or scrape while stopping, over the rate limit, or without a passkey. */
+  const admit = (key: string | null, connection: Uint8Array) => {
     if (shuttingDown()) {
       // "full" is the nearest stats label: the tracker cannot take the request now.
       throw new ClientError("tracker is shutting down", {
         retryIn: RETRY_WHEN_SHUTTING_DOWN,
         reason: "full",
       });
+    }
+    // Before the passkey check, so guessing keys counts against the limit too. A trusted proxy
+    // that named no client is the proxy itself: it speaks for many, so it is not limited.
+    if (rateLimiter !== null && !(trustedProxies?.contains(connection) ?? false)) {
+      rateLimiter.admit(connection, now());
     }
     requirePasskey(passkeys(), key);
   };
@@ -185,14 +195,14 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
       }
       switch (path) {
         case "/announce": {
-          admit(key);
+          admit(key, connection);
           const response = announce(request, url, connection);
           recorder.recordAnnounce("http", elapsedSince(started));
           return response;
         }
         case "/scrape": {
           if (settings.noscrape) return notFound();
-          admit(key);
+          admit(key, connection);
           const response = scrape(url, connection);
           recorder.recordScrape("http", elapsedSince(started));
           return response;

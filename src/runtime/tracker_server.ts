@@ -10,6 +10,7 @@
  */
 import { Allowlist, diffAllowlists } from "../core/allowlist.ts";
 import type { Passkeys } from "../core/passkeys.ts";
+import { RateLimiter } from "../core/rate_limiter.ts";
 import { StatsCounters } from "../core/stats_counters.ts";
 import { HISTORY_STEP_SECONDS, SwarmHistory } from "../core/swarm_history.ts";
 import { Tracker } from "../core/tracker.ts";
@@ -89,6 +90,10 @@ export async function startTrackerServer(
   let stopping = false;
   const counters = new StatsCounters({ startedAt: now() });
   const history = new SwarmHistory();
+  // One limiter for both transports: a client cannot double its share by switching protocol.
+  const rateLimiter = config.rate_limit === 0 ? null : new RateLimiter({
+    perMinute: config.rate_limit,
+  });
   const handler = createHttpHandler({
     tracker,
     logger,
@@ -101,6 +106,7 @@ export async function startTrackerServer(
       : CidrSet.parse(config.trusted_proxies),
     passkeys: () => access.passkeys,
     shuttingDown: () => stopping,
+    rateLimiter,
     settings: {
       interval: config.interval,
       minInterval: effectiveMinInterval(config),
@@ -151,6 +157,7 @@ export async function startTrackerServer(
         logger,
         now,
         passkeys: () => access.passkeys,
+        rateLimiter,
       });
     } catch (error) {
       // Nothing half-started is left behind: the caller gets the error and no listener.
@@ -245,6 +252,8 @@ interface UdpShared {
   now: () => number;
   /** The passkey list in force (swapped on reload). */
   passkeys: () => Passkeys | null;
+  /** The per-address limit shared with HTTP, or `null` for none. */
+  rateLimiter: RateLimiter | null;
 }
 
 /**
@@ -260,6 +269,7 @@ function startUdp(config: Config, shared: UdpShared): UdpServer {
     now: shared.now,
     recorder: shared.counters,
     passkeys: shared.passkeys,
+    rateLimiter: shared.rateLimiter,
     settings: {
       interval: config.interval,
       numwantDefault: config.numwant_default,

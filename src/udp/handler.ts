@@ -14,6 +14,7 @@
  */
 import { ClientError } from "../core/client_error.ts";
 import { type Passkeys, requirePasskey } from "../core/passkeys.ts";
+import type { RateLimiter } from "../core/rate_limiter.ts";
 import { failureReasonOf, NO_STATS, type StatsRecorder } from "../core/stats_counters.ts";
 import type { Tracker } from "../core/tracker.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
@@ -60,6 +61,8 @@ export interface UdpHandlerDeps {
   recorder?: StatsRecorder;
   /** The passkey list in force, read per request as reloads swap it. @default () => null */
   passkeys?: () => Passkeys | null;
+  /** The per-address limit on announces and scrapes, shared with HTTP. @default no limit */
+  rateLimiter?: RateLimiter | null;
 }
 
 /** Where a datagram came from, as `Deno.NetAddr` gives it. */
@@ -90,6 +93,7 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
   const recorder = deps.recorder ?? NO_STATS;
   const limits = { numwantDefault: settings.numwantDefault, numwantMax: settings.numwantMax };
   const passkeys = deps.passkeys ?? (() => null);
+  const rateLimiter = deps.rateLimiter ?? null;
 
   function announce(request: UdpAnnounceRequest, connection: Uint8Array): Uint8Array {
     // BEP 41: the path and query of the udp:// URL carry the passkey, as over HTTP.
@@ -164,6 +168,8 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
         throw new UdpParseError("unknown or expired connection id");
       }
       transactionId = request.transactionId;
+      // Counted once the sender has proved its address (the connection id): connects are free.
+      rateLimiter?.admit(connection, now());
       if (request.action === "announce") {
         const reply = announce(request, connection);
         recorder.recordAnnounce("udp", elapsedSince(started));

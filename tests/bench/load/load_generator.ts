@@ -40,6 +40,8 @@ export interface LoadOptions {
   prefill: boolean;
   /** Longest the pre-fill may take, in seconds. */
   prefillTimeout: number;
+  /** Pre-fill only peers `[from, to)` of every torrent (`null`: all of them). */
+  prefillRange: [number, number] | null;
   torrents: number;
   peersPerTorrent: number;
   /** One reply in this many is decoded and checked. */
@@ -126,6 +128,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let prefillRequests = 0;
   let prefillSeconds = 0;
   if (options.prefill) {
+    if (options.prefillRange !== null) workload.limitPrefill(...options.prefillRange);
+    const expected = workload.prefillCount;
     const start = performance.now();
     const stats = await runPhase(options, {
       next: () => workload.nextPrefill(),
@@ -136,9 +140,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     });
     prefillSeconds = (performance.now() - start) / 1000;
     prefillRequests = stats.requests;
-    if (stats.requests < workload.peerCount) {
+    if (stats.requests < expected) {
       throw new Error(
-        `pre-fill sent ${stats.requests} of ${workload.peerCount} announces in ` +
+        `pre-fill sent ${stats.requests} of ${expected} announces in ` +
           `${options.prefillTimeout} s (errors ${stats.errors}: ${stats.firstProblem})`,
       );
     }
@@ -419,6 +423,8 @@ export function parseLoadArgs(args: string[]): LoadOptions {
       warmup: { type: "string", default: "2" },
       prefill: { type: "boolean", default: false },
       "prefill-timeout": { type: "string", default: "120" },
+      "prefill-from": { type: "string" },
+      "prefill-to": { type: "string" },
       torrents: { type: "string", default: "1000" },
       peers: { type: "string", default: "100" },
       "sample-every": { type: "string", default: "50" },
@@ -443,6 +449,9 @@ export function parseLoadArgs(args: string[]): LoadOptions {
     warmup: Number(values.warmup),
     prefill: values.prefill,
     prefillTimeout: Number(values["prefill-timeout"]),
+    prefillRange: values["prefill-from"] === undefined && values["prefill-to"] === undefined
+      ? null
+      : [Number(values["prefill-from"] ?? 0), Number(values["prefill-to"] ?? values.peers)],
     torrents: Number(values.torrents),
     peersPerTorrent: Number(values.peers),
     sampleEvery: Math.max(1, Number(values["sample-every"])),

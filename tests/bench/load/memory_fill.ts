@@ -46,7 +46,12 @@ export function fillTracker(peers: number, torrents: number, warm = false): Memo
   if (gc === undefined) throw new Error("run with --v8-flags=--expose-gc");
   if (warm) churn(peers);
   const perTorrent = Math.ceil(peers / torrents);
-  const tracker = new Tracker({ expirySeconds: 3600, random: seededRandom(7) });
+  // As many swarms as asked for, also past the open-mode default of 100,000 (small swarms).
+  const tracker = new Tracker({
+    expirySeconds: 3600,
+    random: seededRandom(7),
+    maxTorrents: torrents,
+  });
   const hashes = Array.from({ length: torrents }, (_, t) => bytesToByteString(infoHashOf(t)));
   const address = new Uint8Array([127, 0, 0, 1]);
   gc();

@@ -37,6 +37,10 @@ export interface StartServerOptions {
   readyTimeoutMs?: number;
   /** NoBrake's `main.ts` to run (another checkout, to compare versions). @default this repo's */
   nobrakeMain?: string;
+  /** Extra `deno run` flags for NoBrake (e.g. `--v8-flags=...`). @default none */
+  denoFlags?: string[];
+  /** Write NoBrake's state file (the shipped default); `false` keeps state in memory. @default true */
+  stateFile?: boolean;
 }
 
 const REPO = new URL("../../../", import.meta.url).pathname;
@@ -90,6 +94,7 @@ export async function startServer(
       interval: 1800,
       expiry: 3600,
       logfile: join(dir, "nobrake.log"),
+      ...(options.stateFile === false ? { state_file: null } : {}),
     };
     await Deno.writeTextFile(join(dir, "tracker.json"), JSON.stringify(config));
     command = [
@@ -98,6 +103,7 @@ export async function startServer(
       `--allow-net=127.0.0.1`,
       `--allow-read=${dir}`,
       `--allow-write=${dir}`,
+      ...(options.denoFlags ?? []),
       options.nobrakeMain ?? join(REPO, "main.ts"),
       join(dir, "tracker.json"),
     ];

@@ -92,12 +92,14 @@ export class Workload {
   readonly #stopped: number[] = [];
   readonly #random: () => number;
   #prefillNext = 0;
+  #prefillEnd: number;
 
   constructor(options: Partial<WorkloadOptions> = {}) {
     this.options = { ...DEFAULT_WORKLOAD, ...options };
     const { torrents, peersPerTorrent, seed } = this.options;
     const peers = torrents * peersPerTorrent;
     this.#random = seededRandom(seed);
+    this.#prefillEnd = peers;
     this.#hashParams = Array.from({ length: torrents }, (_, t) => escapeBytes(infoHashOf(t)));
     this.#peerParams = new Array<string>(peers);
     this.#keys = new Array<string>(peers);
@@ -126,12 +128,30 @@ export class Workload {
   }
 
   /**
+   * Makes the pre-fill announce only peers `[from, to)` of every torrent (peer `p` of each torrent
+   * before peer `p + 1`), as if those before `from` had announced already: a fill in two halves.
+   */
+  limitPrefill(from: number, to: number): void {
+    const { torrents, peersPerTorrent } = this.options;
+    for (let t = 0; t < torrents; t++) {
+      for (let p = 0; p < from; p++) this.#active[t * peersPerTorrent + p] = 1;
+    }
+    this.#prefillNext = from * torrents;
+    this.#prefillEnd = Math.min(to, peersPerTorrent) * torrents;
+  }
+
+  /** Announces the pre-fill sends (all peers, or those `limitPrefill` left). */
+  get prefillCount(): number {
+    return this.#prefillEnd - this.#prefillNext;
+  }
+
+  /**
    * The next pre-fill announce (`started`, peer by peer, round-robin over torrents so swarms grow
    * evenly), or `null` when every peer has announced.
    */
   nextPrefill(): PlannedRequest | null {
     const { torrents, peersPerTorrent } = this.options;
-    if (this.#prefillNext >= this.peerCount) return null;
+    if (this.#prefillNext >= this.#prefillEnd) return null;
     const t = this.#prefillNext % torrents;
     const p = Math.floor(this.#prefillNext / torrents);
     this.#prefillNext++;

@@ -3,7 +3,11 @@
 -- the load while the sequence stays defined in one TypeScript file. A Deno client on one core
 -- cannot keep the Deno.serve floor busy; wrk can (see tests/bench/README.md).
 --
--- Arguments (after `--`): <sequence file> <check every Nth reply> <expected peers per reply>.
+-- Arguments (after `--`): <sequence file> <check every Nth reply> <expected peers per reply>
+-- [<pause in ms>]. With a pause, each connection waits that long (on average: a fractional pause
+-- alternates between the two whole milliseconds around it) after a reply before its next request,
+-- which paces the load to about connections / (pause + latency) requests per second: servers are
+-- then compared at the same request rate, not each at its own maximum.
 -- Every Nth reply is checked for form: status 200, a bencoded dictionary, no `failure reason`,
 -- and for announces a compact `peers` string of exactly the expected count (replies to
 -- `stopped` may hold none: they are counted apart). `done` prints one JSON line.
@@ -29,6 +33,16 @@ function init(args)
   scrapes = 0
   bad = 0
   problem = ""
+  local pause = tonumber(args[4]) or 0
+  if pause > 0 then
+    local whole = math.floor(pause)
+    local fraction = pause - whole
+    -- wrk looks for a global `delay` after `init`; without a pause there is none, so no timer.
+    delay = function()
+      if math.random() < fraction then return whole + 1 end
+      return whole
+    end
+  end
 end
 
 function request()
