@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Passkeys } from "../src/core/passkeys.ts";
 import { Tracker } from "../src/core/tracker.ts";
-import { createHttpHandler, type HttpHandlerDeps, type HttpSettings } from "../src/http/handler.ts";
+import { createHttpHandler, type HttpHandlerDeps } from "../src/http/handler.ts";
 import { CidrSet } from "../src/protocol/cidr.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import {
@@ -17,17 +17,9 @@ import {
   splitCompact,
   textOf,
 } from "./support/http_tracker_client.ts";
+import { TEST_HTTP_SETTINGS } from "./support/http_settings.ts";
 
-const SETTINGS: HttpSettings = {
-  interval: 1800,
-  minInterval: 900,
-  numwantDefault: 50,
-  numwantMax: 200,
-  trustIpParam: false,
-  noscrape: false,
-  nostats: false,
-  logAnnounces: false,
-};
+const SETTINGS = TEST_HTTP_SETTINGS;
 const HASH = percentEncodeAll(new Uint8Array(20).fill(0xab));
 
 function query(peer: number): string {

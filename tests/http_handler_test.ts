@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
 import { Tracker } from "../src/core/tracker.ts";
 import type { AnnounceInput, AnnounceResult } from "../src/core/types.ts";
-import { createHttpHandler, type HttpSettings, pathOf } from "../src/http/handler.ts";
+import { createHttpHandler, pathOf } from "../src/http/handler.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { decodeDict, percentEncodeAll, textOf } from "./support/http_tracker_client.ts";
+import { TEST_HTTP_SETTINGS } from "./support/http_settings.ts";
 
-const SETTINGS: HttpSettings = {
-  interval: 1800,
-  minInterval: 900,
-  numwantDefault: 50,
-  numwantMax: 200,
-  trustIpParam: false,
-  noscrape: false,
-  nostats: false,
-  logAnnounces: false,
-};
+const SETTINGS = TEST_HTTP_SETTINGS;
 const INFO = { remoteAddr: { hostname: "::ffff:192.0.2.10" } };
 const QUERY = `info_hash=${percentEncodeAll(new Uint8Array(20).fill(0xab))}` +
   `&peer_id=${percentEncodeAll(new Uint8Array(20).fill(0x2d))}&port=6881&left=0`;

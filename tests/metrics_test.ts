@@ -6,6 +6,7 @@ import { createHttpHandler, type HttpSettings } from "../src/http/handler.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../src/http/metrics.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { percentEncodeAll } from "./support/http_tracker_client.ts";
+import { TEST_HTTP_SETTINGS } from "./support/http_settings.ts";
 
 interface Sample {
   name: string;
@@ -148,16 +149,7 @@ Deno.test("renderMetrics() escapes label values", () => {
   parseExposition(text);
 });
 
-const SETTINGS: HttpSettings = {
-  interval: 1800,
-  minInterval: 900,
-  numwantDefault: 50,
-  numwantMax: 200,
-  trustIpParam: false,
-  noscrape: false,
-  nostats: false,
-  logAnnounces: false,
-};
+const SETTINGS = TEST_HTTP_SETTINGS;
 const INFO = { remoteAddr: { hostname: "192.0.2.10" } };
 
 Deno.test("/metrics counts what the handler answered, and never carries client text", async () => {

@@ -8,6 +8,7 @@ import { renderStatsJson } from "../src/http/stats_json.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { announceInput, id20 } from "./support/announce_fixtures.ts";
 import { percentEncodeAll } from "./support/http_tracker_client.ts";
+import { TEST_HTTP_SETTINGS } from "./support/http_settings.ts";
 
 const NOW = 1_700_000_040_000;
 const HOSTILE = `"><img src=x onerror=alert(1)>`;
@@ -187,16 +188,7 @@ Deno.test("renderStatsJson() gives null addresses when peers are hidden", () => 
   assert.ok(!text.includes("10.0.0.1") && !text.includes("2001:db8"));
 });
 
-const SETTINGS: HttpSettings = {
-  interval: 1800,
-  minInterval: 900,
-  numwantDefault: 50,
-  numwantMax: 200,
-  trustIpParam: false,
-  noscrape: false,
-  nostats: false,
-  logAnnounces: false,
-};
+const SETTINGS = TEST_HTTP_SETTINGS;
 const INFO = { remoteAddr: { hostname: "192.0.2.10" } };
 
 Deno.test("/stats.json answers JSON, follows info_hash and page, and honours nostats", async () => {

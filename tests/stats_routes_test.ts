@@ -1,23 +1,15 @@
 import assert from "node:assert/strict";
 import { SwarmHistory } from "../src/core/swarm_history.ts";
 import { Tracker } from "../src/core/tracker.ts";
-import { createHttpHandler, type HttpSettings } from "../src/http/handler.ts";
+import { createHttpHandler } from "../src/http/handler.ts";
 import { PEERS_PER_TORRENT } from "../src/http/stats_routes.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { announceInput } from "./support/announce_fixtures.ts";
 import { percentEncodeAll } from "./support/http_tracker_client.ts";
+import { TEST_HTTP_SETTINGS } from "./support/http_settings.ts";
 
 const NOW = 1_700_000_040_000;
-const SETTINGS: HttpSettings = {
-  interval: 1800,
-  minInterval: 900,
-  numwantDefault: 50,
-  numwantMax: 200,
-  trustIpParam: false,
-  noscrape: false,
-  nostats: false,
-  logAnnounces: false,
-};
+const SETTINGS = TEST_HTTP_SETTINGS;
 const INFO = { remoteAddr: { hostname: "192.0.2.10" } };
 
 /** A 20-byte hash from a number, as a byte string. */
