@@ -9,7 +9,12 @@
 import assert from "node:assert/strict";
 import { ClientError } from "../src/core/client_error.ts";
 import type { AnnounceRequest } from "../src/core/types.ts";
-import { type NumwantLimits, parseAnnounceQuery } from "../src/protocol/announce_request.ts";
+import {
+  type NumwantLimits,
+  parseAnnounceQuery,
+  parseAnnounceUrl,
+} from "../src/protocol/announce_request.ts";
+import { rawQueryOf } from "../src/protocol/query.ts";
 import { seededRandom as prng } from "./support/seeded_random.ts";
 
 const LIMITS: NumwantLimits = { numwantDefault: 50, numwantMax: 200 };
@@ -521,4 +526,33 @@ Deno.test("parseAnnounceQuery() only ever throws ClientError on random well-form
   }
   // The generator must exercise both outcomes, or the test proves little.
   assert.ok(accepted > 400 && accepted < 3600, `accepted ${accepted} of 4000`);
+});
+
+Deno.test("parseAnnounceUrl() reads a URL's query in place as parseAnnounceQuery(rawQueryOf()) does", () => {
+  const outcome = (run: () => AnnounceRequest) => {
+    try {
+      return run();
+    } catch (error) {
+      assert.ok(error instanceof ClientError);
+      return `ClientError: ${error.message}`;
+    }
+  };
+  const urls = [
+    `http://t/announce?${query()}`,
+    `http://t/announce?${query("event=started&numwant=10")}#frag`,
+    `http://t/announce?${query("ip=1.2.3.4")}#?port=1`,
+    `http://t/announce#?${query()}`,
+    "http://t/announce",
+    "http://t/announce?",
+    `http://t/announce?${query("key=%zz")}`,
+    `http://t/announce?${query("port=0")}`,
+    `http://t/announce?info_hash=${HASH_QUERY}&info_hash=${HASH_QUERY}`,
+  ];
+  for (const url of urls) {
+    assert.deepEqual(
+      outcome(() => parseAnnounceUrl(url, LIMITS)),
+      outcome(() => parseAnnounceQuery(rawQueryOf(url), LIMITS)),
+      url,
+    );
+  }
 });

@@ -1,6 +1,6 @@
 /**
  * Runs the load benchmark once in `--quick` mode so that it cannot rot: every server it knows
- * starts, answers every phase, and the sampled replies check out. Nothing here looks at a
+ * starts, answers every phase (HTTP and UDP), and the sampled replies check out. Nothing here looks at a
  * timing; quick-mode figures mean nothing (CI machines are shared and noisy).
  *
  * @module
@@ -58,7 +58,13 @@ Deno.test("bench:load --quick runs every server and phase and validates replies"
     ...((await hasProgram("opentracker")) ? ["opentracker"] : []),
   ];
   for (const server of servers) {
-    for (const phase of ["announce keep-alive", "announce new connection", "scrape keep-alive"]) {
+    const phases = [
+      "announce keep-alive",
+      "announce new connection",
+      "scrape keep-alive",
+      "udp announce",
+    ];
+    for (const phase of phases) {
       const row = report.rows.find((row) => row.server === server && row.phase === phase);
       assert.ok(row !== undefined, `no row for ${server}, ${phase}`);
       const where = `${server}, ${phase}`;

@@ -367,3 +367,22 @@ Deno.test("formatEndpoint() prints a.b.c.d:port and [v6]:port", () => {
   assert.equal(formatEndpoint(v6(0x2001, 0xdb8, 0, 0, 0, 0, 0, 1), 6881), "[2001:db8::1]:6881");
   assert.equal(formatEndpoint(new Uint8Array(16), 1), "[::]:1");
 });
+
+Deno.test("parseIp() reads dotted quads and ::ffff: mapped ones as the general parsers do", () => {
+  const random = prng(8);
+  for (let i = 0; i < 2000; i++) {
+    const parts = Array.from({ length: 4 }, () => Math.floor(random() * 300));
+    const quad = parts.join(".");
+    const expected = parts.every((part) => part < 256) ? Uint8Array.from(parts) : null;
+    assert.deepEqual(parseIp(quad), expected, quad);
+    assert.deepEqual(parseIp(`::ffff:${quad}`), expected, `::ffff:${quad}`);
+    const general = parseIpv6(`::ffff:${quad}`);
+    assert.deepEqual(parseIp(`::ffff:${quad}`), general === null ? null : unmapIpv4(general));
+  }
+  for (
+    const text of ["::ffff:01.2.3.4", "::ffff:1.2.3", "::ffff:1.2.3.4.5", "1.2.3.4 ", ":1.2.3.4"]
+  ) {
+    assert.equal(parseIp(text), null, text);
+  }
+  assert.deepEqual(parseIp("::FFFF:1.2.3.4"), new Uint8Array([1, 2, 3, 4]));
+});

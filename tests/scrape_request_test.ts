@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { ClientError } from "../src/core/client_error.ts";
-import { MAX_SCRAPE_HASHES, parseScrapeQuery } from "../src/protocol/scrape_request.ts";
+import { rawQueryOf } from "../src/protocol/query.ts";
+import {
+  MAX_SCRAPE_HASHES,
+  parseScrapeQuery,
+  parseScrapeUrl,
+} from "../src/protocol/scrape_request.ts";
 
 /** libtorrent's encoding of 12 34 56 78 9a bc de f1 23 45 67 89 ab cd ef 12 34 56 78 9a. */
 const HASH_QUERY = "%124Vx%9a%bc%de%f1%23Eg%89%ab%cd%ef%124Vx%9a";
@@ -99,4 +104,31 @@ Deno.test("parseScrapeQuery() refuses one more than MAX_SCRAPE_HASHES distinct h
 Deno.test("parseScrapeQuery() counts distinct hashes against the cap, not repeats", () => {
   const query = new Array(MAX_SCRAPE_HASHES + 50).fill(`info_hash=${HASH_QUERY}`).join("&");
   assert.deepEqual(parseScrapeQuery(query), [HASH]);
+});
+
+Deno.test("parseScrapeUrl() reads a URL's query in place as parseScrapeQuery(rawQueryOf()) does", () => {
+  const outcome = (run: () => string[] | null) => {
+    try {
+      return run();
+    } catch (error) {
+      assert.ok(error instanceof ClientError);
+      return `ClientError: ${error.message}`;
+    }
+  };
+  const urls = [
+    `http://t/scrape?info_hash=${HASH_QUERY}`,
+    `http://t/scrape?info_hash=${HASH_QUERY}&x=1&info%5Fhash=${HASH_QUERY}#frag`,
+    `http://t/scrape?info_hash=abc&x=%zz`,
+    `http://t/scrape?info_hash=abc`,
+    `http://t/scrape#?info_hash=${HASH_QUERY}`,
+    "http://t/scrape",
+    "http://t/scrape?&&=&info_hash",
+  ];
+  for (const url of urls) {
+    assert.deepEqual(
+      outcome(() => parseScrapeUrl(url)),
+      outcome(() => parseScrapeQuery(rawQueryOf(url))),
+      url,
+    );
+  }
 });

@@ -326,3 +326,34 @@ Deno.test("announce() keeps swarm counts consistent under a long random workload
   assert.equal(entry.complete, seeders);
   assert.equal(entry.incomplete, model.size - seeders);
 });
+
+Deno.test("announce() reads a lazy user agent for a new peer, on started, and while unknown", () => {
+  const tracker = new Tracker({ expirySeconds: 60, random: seededRandom(1) });
+  const reads: string[] = [];
+  const announce = (agent: string, fields: Parameters<typeof announceInput>[2] = {}) => {
+    const input = announceInput("lazy", "a", fields);
+    tracker.announce({
+      ...input,
+      userAgent: () => {
+        reads.push(agent);
+        return agent;
+      },
+    }, 1_000);
+  };
+  const agentNow = () => {
+    const table = tracker.swarm(id20("lazy"))!.tableFor(4);
+    return tracker.userAgent(table.recordOf(table.find(id20("a"))).agent);
+  };
+  announce("client/1.0", { event: "started" });
+  assert.deepEqual(reads, ["client/1.0"], "a new peer's agent is read");
+  announce("client/1.1");
+  assert.deepEqual(reads, ["client/1.0"], "a regular announce keeps the agent known");
+  assert.equal(agentNow(), "client/1.0");
+  announce("client/2.0", { event: "started" });
+  assert.equal(agentNow(), "client/2.0", "a restarted client is read again");
+  // A string is recorded on every announce, as before (UDP passes "").
+  tracker.announce({ ...announceInput("lazy", "a"), userAgent: "" }, 1_000);
+  assert.equal(agentNow(), "");
+  announce("client/3.0");
+  assert.equal(agentNow(), "client/3.0", "an unknown agent is read on the next announce");
+});

@@ -399,6 +399,12 @@ export class PeerTable {
     return bytes[locatedAt + this.#pool.flagsAt];
   }
 
+  /** Interned user agent id of `slot` (cheaper than `recordOf`). */
+  agentOf(slot: number): number {
+    const bytes = this.#bytesOf(slot);
+    return bytes[locatedAt + AGENT] | (bytes[locatedAt + AGENT + 1] << 8);
+  }
+
   /** Key hash of `slot`. */
   keyHashOf(slot: number): number {
     this.#locate(slot);

@@ -141,7 +141,7 @@ export class Tracker {
       left: request.left,
       uploaded: request.uploaded,
       downloaded: request.downloaded,
-      agent: this.#agents.intern(input.userAgent),
+      agent: this.#agentOf(input, slot >= 0 ? table.agentOf(slot) : -1),
     };
     if (slot >= 0) slot = table.update(slot, input.address, request.port, record);
     else {
@@ -252,6 +252,17 @@ export class Tracker {
       if (torrent.infoHashV2 !== null) hashes.push(torrent.infoHashV2);
     }
     return hashes;
+  }
+
+  /**
+   * The agent id to record: `userAgent` as given when it is a string; when it is a function, read
+   * for a new peer (`known` -1), on `started`, or while the agent is unknown (0), else `known`.
+   */
+  #agentOf(input: AnnounceInput, known: number): number {
+    const agent = input.userAgent;
+    if (typeof agent === "string") return this.#agents.intern(agent);
+    if (known > 0 && input.request.event !== "started") return known;
+    return this.#agents.intern(agent());
   }
 
   /** Up to numwant peers: the requester's family first, then the other; never the requester. */

@@ -17,7 +17,7 @@ import { failureReasonOf, StatsCounters, type StatsRecorder } from "../core/stat
 import type { SwarmHistory } from "../core/swarm_history.ts";
 import type { Tracker } from "../core/tracker.ts";
 import type { AnnounceRequest } from "../core/types.ts";
-import { parseAnnounceQuery } from "../protocol/announce_request.ts";
+import { parseAnnounceUrl } from "../protocol/announce_request.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
 import {
   encodeAnnounceReplyView,
@@ -28,7 +28,7 @@ import type { CidrSet } from "../protocol/cidr.ts";
 import { formatIp, parseIp } from "../protocol/ip_address.ts";
 import { passkeyFromQuery, splitPasskeyPath } from "../protocol/passkey.ts";
 import { rawQueryOf } from "../protocol/query.ts";
-import { parseScrapeQuery } from "../protocol/scrape_request.ts";
+import { parseScrapeUrl } from "../protocol/scrape_request.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { clientAddress } from "./client_address.ts";
 import { createStatsRoutes } from "./stats_routes.ts";
@@ -129,14 +129,15 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
   });
 
   function announce(request: Request, url: string, connection: Uint8Array): Response {
-    const parsed = parseAnnounceQuery(rawQueryOf(url), limits);
+    const parsed = parseAnnounceUrl(url, limits);
     const listed = settings.trustIpParam ? claimedAddress(parsed) : null;
     const address = listed ?? connection;
     const result = tracker.announce({
       request: parsed,
       address,
       connectionAddress: listed !== null && !sameBytes(listed, connection) ? connection : null,
-      userAgent: request.headers.get("user-agent") ?? "",
+      // Read only when the core records it (see `AnnounceInput.userAgent`).
+      userAgent: () => request.headers.get("user-agent") ?? "",
       wantPeerIds: !parsed.compact && !parsed.noPeerId,
     }, now());
     if (settings.logAnnounces) {
@@ -160,7 +161,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
   }
 
   function scrape(url: string, connection: Uint8Array): Response {
-    const hashes = parseScrapeQuery(rawQueryOf(url));
+    const hashes = parseScrapeUrl(url);
     const entries = tracker.scrape(hashes);
     if (settings.logAnnounces) {
       logger.log("scrape", `${formatIp(connection)} ${hashes === null ? "all" : hashes.length}`);

@@ -9,7 +9,14 @@ import { ClientError } from "../core/client_error.ts";
 import type { AnnounceEvent, AnnounceRequest } from "../core/types.ts";
 import type { ByteString } from "./byte_string.ts";
 import { parseIp } from "./ip_address.ts";
-import { isWellEscaped, pairBounds, percentDecode, scanPair } from "./query.ts";
+import {
+  isWellEscaped,
+  pairBounds,
+  percentDecode,
+  rawQueryEnd,
+  rawQueryStart,
+  scanPair,
+} from "./query.ts";
 
 /** How `numwant` is defaulted and capped. */
 export interface NumwantLimits {
@@ -59,6 +66,25 @@ const MAX_TOKEN_LENGTH = 64;
 
 /** Parses the raw query string of an `/announce` request. Throws `ClientError`. */
 export function parseAnnounceQuery(query: string, limits: NumwantLimits): AnnounceRequest {
+  return parseAnnounceRange(query, 0, query.length, limits);
+}
+
+/**
+ * Parses the query of an `/announce` request URL in place, as `parseAnnounceQuery` parses
+ * `rawQueryOf(url)`: without slicing it out first, which halves the cost of reading its chars.
+ */
+export function parseAnnounceUrl(url: string, limits: NumwantLimits): AnnounceRequest {
+  const end = rawQueryEnd(url);
+  return parseAnnounceRange(url, rawQueryStart(url, end), end, limits);
+}
+
+/** Parses `query[from, end)`. */
+function parseAnnounceRange(
+  query: string,
+  from: number,
+  end: number,
+  limits: NumwantLimits,
+): AnnounceRequest {
   let infoHash: ByteString | null = null;
   let peerId: ByteString | null = null;
   let port: number | null = null;
@@ -83,8 +109,8 @@ export function parseAnnounceQuery(query: string, limits: NumwantLimits): Announ
   // repeated info_hash would be ambiguous, so it is refused. Unknown keys are skipped.
   let seen = 0;
   const pair = scratchBounds;
-  for (let start = 0; start <= query.length && !malformed; start = pair.next) {
-    scanPair(query, start, pair);
+  for (let start = from; start <= end && !malformed; start = pair.next) {
+    scanPair(query, start, pair, end);
     const { keyStart, keyEnd, valueStart, valueEnd } = pair;
     if (keyEnd === keyStart && valueStart === -1) continue;
     let field: number;
@@ -204,7 +230,14 @@ export function parseAnnounceQuery(query: string, limits: NumwantLimits): Announ
 function fieldAt(query: string, start: number, end: number): number {
   const candidates = FIELDS_BY_LENGTH[end - start];
   if (candidates === undefined) return -1;
-  for (const id of candidates) if (query.startsWith(FIELDS[id], start)) return id;
+  // Char by char rather than `startsWith`: a builtin call per candidate cost more than the
+  // compare, and an announce has a dozen keys.
+  for (let c = 0; c < candidates.length; c++) {
+    const name = FIELDS[candidates[c]];
+    let i = 0;
+    while (i < name.length && query.charCodeAt(start + i) === name.charCodeAt(i)) i++;
+    if (i === name.length) return candidates[c];
+  }
   return -1;
 }
 

@@ -46,3 +46,35 @@ export function bytesToByteString(bytes: Uint8Array, start = 0, end = bytes.leng
   }
   return out;
 }
+
+/**
+ * The 20 bytes `bytes[start, start + 20)` (an info hash or a peer id) as a byte string. One call
+ * with twenty arguments: a quarter of the time of `bytesToByteString`'s `apply` over a subarray,
+ * and UDP reads two per announce.
+ */
+export function byteString20(bytes: Uint8Array, start: number): ByteString {
+  const b = bytes;
+  const s = start;
+  return String.fromCharCode(
+    b[s],
+    b[s + 1],
+    b[s + 2],
+    b[s + 3],
+    b[s + 4],
+    b[s + 5],
+    b[s + 6],
+    b[s + 7],
+    b[s + 8],
+    b[s + 9],
+    b[s + 10],
+    b[s + 11],
+    b[s + 12],
+    b[s + 13],
+    b[s + 14],
+    b[s + 15],
+    b[s + 16],
+    b[s + 17],
+    b[s + 18],
+    b[s + 19],
+  );
+}

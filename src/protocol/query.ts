@@ -44,6 +44,33 @@ export function percentDecode(text: string, start = 0, end = text.length): ByteS
     } else if (code > 0xff) return null;
     scratchCodes[n++] = code;
   }
+  // Twenty bytes (an info hash, a peer id) in one call of twenty arguments: a quarter of the
+  // time of `apply` over the array.
+  if (n === 20) {
+    const c = scratchCodes;
+    return String.fromCharCode(
+      c[0],
+      c[1],
+      c[2],
+      c[3],
+      c[4],
+      c[5],
+      c[6],
+      c[7],
+      c[8],
+      c[9],
+      c[10],
+      c[11],
+      c[12],
+      c[13],
+      c[14],
+      c[15],
+      c[16],
+      c[17],
+      c[18],
+      c[19],
+    );
+  }
   scratchCodes.length = n;
   if (n <= MAX_APPLY) return String.fromCharCode.apply(null, scratchCodes);
   // A long value in chunks, so that no call exceeds the engine's argument limit.
@@ -99,13 +126,19 @@ export function pairBounds(): PairBounds {
 
 /**
  * Finds the bounds of the pair of a raw query that starts at `start` (call while
- * `start <= query.length`, then go on from `into.next`). An empty pair ("a&&b", a trailing
- * `&`) has `keyStart === keyEnd` and no value, and is no pair.
+ * `start <= end`, then go on from `into.next`); the query ends at `end`, by default the end of
+ * `query`. An empty pair ("a&&b", a trailing `&`) has `keyStart === keyEnd` and no value, and
+ * is no pair.
  */
-export function scanPair(query: string, start: number, into: PairBounds): void {
+export function scanPair(
+  query: string,
+  start: number,
+  into: PairBounds,
+  end: number = query.length,
+): void {
   // One pass over the chars: it finds the `&` and `=` bounds and notes whether a part needs
   // decoding at all, so most parts become one `slice` or are recognised in place.
-  const length = query.length;
+  const length = end;
   let i = start;
   let code = 0;
   let keyEscaped = false;
@@ -160,11 +193,25 @@ export function parseQuery(query: string): QueryParam[] | null {
 
 /** The raw query of a request URL: what follows the first `?`, up to any `#`, or `""`. */
 export function rawQueryOf(url: string): string {
-  // A `?` inside the fragment does not start a query (RFC 3986 section 3.5).
+  const end = rawQueryEnd(url);
+  return url.slice(rawQueryStart(url, end), end);
+}
+
+/** Where the raw query of `url` ends: at the first `#`, or at the end. */
+export function rawQueryEnd(url: string): number {
   const hash = url.indexOf("#");
-  const end = hash === -1 ? url.length : hash;
+  return hash === -1 ? url.length : hash;
+}
+
+/**
+ * Where the raw query of `url` starts (after the first `?`), or `end` when it has none.
+ * `url.slice(rawQueryStart(url, end), end)` is `rawQueryOf(url)`, but a parser may read the
+ * query in place: V8 reads the chars of a sliced string at about half the speed of a flat one.
+ */
+export function rawQueryStart(url: string, end: number): number {
+  // A `?` inside the fragment does not start a query (RFC 3986 section 3.5).
   const question = url.indexOf("?");
-  return question === -1 || question > end ? "" : url.slice(question + 1, end);
+  return question === -1 || question > end ? end : question + 1;
 }
 
 function hexValue(code: number): number {

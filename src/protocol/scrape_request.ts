@@ -6,23 +6,76 @@
  */
 import { ClientError } from "../core/client_error.ts";
 import type { ByteString } from "./byte_string.ts";
-import { parseQuery } from "./query.ts";
 import { twentyBytes } from "./announce_request.ts";
+import {
+  isWellEscaped,
+  pairBounds,
+  percentDecode,
+  rawQueryEnd,
+  rawQueryStart,
+  scanPair,
+} from "./query.ts";
 
 /** Most hashes one scrape may name; more is refused rather than silently cut. */
 export const MAX_SCRAPE_HASHES = 256;
 
+const INFO_HASH = "info_hash";
+
+/** Bounds of the pair being read; reused, as parsing is synchronous. */
+const scratchBounds = pairBounds();
+
 /** The hashes asked for, deduplicated in request order; `null` for a full scrape. */
 export function parseScrapeQuery(query: string): ByteString[] | null {
-  const params = parseQuery(query);
-  if (params === null) throw new ClientError("malformed percent-encoding in query");
+  return parseScrapeRange(query, 0, query.length);
+}
+
+/**
+ * Parses the query of a `/scrape` request URL in place, as `parseScrapeQuery` parses
+ * `rawQueryOf(url)` (see `rawQueryStart` for why in place).
+ */
+export function parseScrapeUrl(url: string): ByteString[] | null {
+  const end = rawQueryEnd(url);
+  return parseScrapeRange(url, rawQueryStart(url, end), end);
+}
+
+/** Parses `query[from, end)`. */
+function parseScrapeRange(query: string, from: number, end: number): ByteString[] | null {
+  // A malformed escape anywhere outranks a bad hash, so the values are checked in query order
+  // only once every escape of the query has proved sound.
+  const values: ByteString[] = [];
+  const pair = scratchBounds;
+  for (let start = from; start <= end; start = pair.next) {
+    scanPair(query, start, pair, end);
+    const { keyStart, keyEnd, valueStart, valueEnd } = pair;
+    if (keyEnd === keyStart && valueStart === -1) continue;
+    let isHash: boolean;
+    if (pair.keyEscaped) {
+      const key = percentDecode(query, keyStart, keyEnd);
+      if (key === null) throw malformed();
+      isHash = key === INFO_HASH;
+    } else isHash = keyEnd - keyStart === INFO_HASH.length && query.startsWith(INFO_HASH, keyStart);
+    if (!isHash) {
+      if (pair.valueEscaped && !isWellEscaped(query, valueStart, valueEnd)) throw malformed();
+      continue;
+    }
+    const value = valueStart === -1
+      ? ""
+      : pair.valueEscaped
+      ? percentDecode(query, valueStart, valueEnd)
+      : query.slice(valueStart, valueEnd);
+    if (value === null) throw malformed();
+    values.push(value);
+  }
   const hashes = new Set<ByteString>();
-  for (const { key, value } of params) {
-    if (key !== "info_hash") continue;
+  for (const value of values) {
     hashes.add(twentyBytes("info_hash", value));
     if (hashes.size > MAX_SCRAPE_HASHES) {
       throw new ClientError(`scrape takes at most ${MAX_SCRAPE_HASHES} info_hash values`);
     }
   }
   return hashes.size === 0 ? null : [...hashes];
+}
+
+function malformed(): ClientError {
+  return new ClientError("malformed percent-encoding in query");
 }

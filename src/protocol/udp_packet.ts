@@ -16,7 +16,8 @@
 import { ClientError } from "../core/client_error.ts";
 import type { AnnounceEvent, AnnounceRequest } from "../core/types.ts";
 import type { NumwantLimits } from "./announce_request.ts";
-import { bytesToByteString, type ByteString } from "./byte_string.ts";
+import { ByteSlab } from "./byte_slab.ts";
+import { bytesToByteString, type ByteString, byteString20 } from "./byte_string.ts";
 
 /** The magic `protocol_id` a connect request carries in place of a connection id (BEP 15). */
 export const PROTOCOL_ID = 0x41727101980n;
@@ -161,8 +162,8 @@ function parseAnnounce(
   const numwant = view.getInt32(92);
   const ip = packet.subarray(84, 88);
   const announce: AnnounceRequest = {
-    infoHash: bytesToByteString(packet, 16, 36),
-    peerId: bytesToByteString(packet, 36, 56),
+    infoHash: byteString20(packet, 16),
+    peerId: byteString20(packet, 36),
     port,
     downloaded: counter(view, 56),
     // A negative `left` is how some clients say "size unknown" (a magnet link without its
@@ -243,18 +244,24 @@ function parseScrape(packet: Uint8Array, header: Header): UdpScrapeRequest {
   }
   const infoHashes: ByteString[] = new Array(count);
   for (let i = 0; i < count; i++) {
-    infoHashes[i] = bytesToByteString(packet, 16 + i * 20, 36 + i * 20);
+    infoHashes[i] = byteString20(packet, 16 + i * 20);
   }
   return { action: "scrape", transactionId, connectionId, infoHashes };
 }
 
+/**
+ * Where connect and announce responses are carved from: one `ArrayBuffer` per packet cost more
+ * than encoding it (see `byte_slab.ts`). A response is sent and dropped, never kept.
+ */
+const RESPONSES = new ByteSlab(64 * 1024);
+
 /** A connect response: the connection id the client uses for the next two minutes. */
 export function encodeConnectResponse(transactionId: number, connectionId: bigint): Uint8Array {
-  const out = new Uint8Array(16);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, ACTION_CONNECT);
-  view.setUint32(4, transactionId);
-  view.setBigUint64(8, connectionId);
+  const out = RESPONSES.carve(16);
+  writeUint32(out, 0, ACTION_CONNECT);
+  writeUint32(out, 4, transactionId);
+  writeUint32(out, 8, Number(connectionId >> 32n));
+  writeUint32(out, 12, Number(connectionId & 0xffff_ffffn));
   return out;
 }
 
@@ -274,15 +281,24 @@ export interface UdpAnnounceResponse {
 
 /** An announce response: 20 bytes of header, then the peers as they are. */
 export function encodeAnnounceResponse(response: UdpAnnounceResponse): Uint8Array {
-  const out = new Uint8Array(20 + response.peers.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, ACTION_ANNOUNCE);
-  view.setUint32(4, response.transactionId);
-  view.setUint32(8, uint32(response.interval));
-  view.setUint32(12, uint32(response.leechers));
-  view.setUint32(16, uint32(response.seeders));
-  out.set(response.peers, 20);
+  const peers = response.peers;
+  const out = RESPONSES.carve(20 + peers.length);
+  writeUint32(out, 0, ACTION_ANNOUNCE);
+  writeUint32(out, 4, response.transactionId);
+  writeUint32(out, 8, uint32(response.interval));
+  writeUint32(out, 12, uint32(response.leechers));
+  writeUint32(out, 16, uint32(response.seeders));
+  // A loop: for a few hundred bytes, `set` costs more than the copy.
+  for (let i = 0; i < peers.length; i++) out[20 + i] = peers[i];
   return out;
+}
+
+/** Writes a big-endian 32-bit unsigned integer (BEP 15: "network byte order"). */
+function writeUint32(out: Uint8Array, at: number, value: number): void {
+  out[at] = value >>> 24;
+  out[at + 1] = (value >>> 16) & 0xff;
+  out[at + 2] = (value >>> 8) & 0xff;
+  out[at + 3] = value & 0xff;
 }
 
 /** Counts for one scraped hash. */

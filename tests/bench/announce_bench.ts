@@ -79,7 +79,7 @@ function naiveAnnounce(input: AnnounceInput, now: number): Uint8Array {
     left: request.left,
     uploaded: request.uploaded,
     downloaded: request.downloaded,
-    userAgent: input.userAgent,
+    userAgent: typeof input.userAgent === "string" ? input.userAgent : input.userAgent(),
   });
   const all = [...swarm.values()];
   const want = Math.min(request.numwant, all.length - 1);

@@ -8,9 +8,15 @@
  * scrape is compared with the same cheapest server. The floor never reads the request: even
  * `request.url` has a cost, and that cost is part of what NoBrake must earn back.
  *
- * Run: `deno run --allow-net tests/bench/load/floor_server.ts [port] [announce|scrape|read]`. It
- * prints `listening <port>` on stdout once bound (port 0, the default, picks a free port) and
- * serves until killed.
+ * The UDP floor (`udp` argument) is the same idea for BEP 15: a `Deno.listenDatagram` loop that
+ * answers a connect with a fixed connection id and anything else with one fixed 50-peer announce
+ * response (20 + 300 bytes, NoBrake's size), the request's transaction id copied in so that the
+ * client can match it. It reads the 16-byte header and nothing more: Deno's UDP echo path.
+ *
+ * Run: `deno run --allow-net tests/bench/load/floor_server.ts [port] [announce|scrape|read|udp]`
+ * (`udp` needs `--unstable-net`, which the repository's `deno.json` turns on). It prints
+ * `listening <port>` on stdout once bound (port 0, the default, picks a free port) and serves
+ * until killed.
  *
  * @module
  */
@@ -52,7 +58,46 @@ export function floorScrapeReply(): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(text, (char) => char.charCodeAt(0));
 }
 
-if (import.meta.main) {
+/** The UDP floor's announce response: BEP 15 header (transaction id 0) then 50 compact peers. */
+export function floorUdpReply(): Uint8Array<ArrayBuffer> {
+  const http = floorReply();
+  const peers = http.subarray(http.length - 1 - FLOOR_PEERS * 6, http.length - 1);
+  const out = new Uint8Array(20 + peers.length);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 1);
+  view.setUint32(8, 1800);
+  view.setUint32(12, 70);
+  view.setUint32(16, 30);
+  out.set(peers, 20);
+  return out;
+}
+
+/** Serves the UDP floor on `port` until the process is killed. */
+async function serveUdpFloor(port: number): Promise<void> {
+  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port });
+  Deno.stdout.writeSync(
+    new TextEncoder().encode(`listening ${(conn.addr as Deno.NetAddr).port}\n`),
+  );
+  const announce = floorUdpReply();
+  const connect = new Uint8Array(16);
+  new DataView(connect.buffer).setBigUint64(8, 0x0123456789abcdefn);
+  const buffer = new Uint8Array(2048);
+  for (;;) {
+    const [packet, from] = await conn.receive(buffer);
+    if (packet.length < 16) continue;
+    // Action 0 is a connect; the transaction id (bytes 12-15) goes to bytes 4-7 of the answer.
+    const reply = packet[11] === 0 ? connect : announce;
+    reply[4] = packet[12];
+    reply[5] = packet[13];
+    reply[6] = packet[14];
+    reply[7] = packet[15];
+    await conn.send(reply, from);
+  }
+}
+
+if (import.meta.main && Deno.args[1] === "udp") {
+  await serveUdpFloor(Number(Deno.args[0] ?? "0"));
+} else if (import.meta.main) {
   const mode = Deno.args[1] ?? "announce";
   const body = mode === "scrape" ? floorScrapeReply() : floorReply();
   const headers = { "content-type": "text/plain; charset=iso-8859-1" };

@@ -11,7 +11,8 @@
  * load, as in a server that has run a while). Growth from the second is what the peers cost.
  *
  * Run: `deno run -A tests/bench/load/memory_http.ts [--servers nobrake,opentracker]
- * [--torrents 10000] [--peers 100] [--nobrake-flags=--v8-flags=--max-semi-space-size=2]
+ * [--torrents 10000] [--peers 100] [--nobrake-flags=--v8-flags=--max-semi-space-size=2] (the
+ * default: the flags of `deno task start`; `--nobrake-flags=` runs without any)
  * [--nobrake-main /other/checkout/main.ts]` prints one
  * JSON line per server (`HttpMemoryResult`). A million announces take a minute or two per server.
  * Every server is stopped in `finally`.
@@ -22,7 +23,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LoadResult } from "./load_generator.ts";
 import { readRssBytes } from "./proc_stat.ts";
-import { hasProgram, type RunningServer, startServer } from "./servers.ts";
+import { hasProgram, NOBRAKE_FLAGS, type RunningServer, startServer } from "./servers.ts";
 import { Workload } from "./workload.ts";
 
 /** What one server's fill measured. */
@@ -55,7 +56,7 @@ export interface HttpMemoryOptions {
   server: "nobrake" | "opentracker";
   torrents: number;
   peersPerTorrent: number;
-  /** Extra `deno run` flags for NoBrake. */
+  /** `deno run` flags for NoBrake (`NOBRAKE_FLAGS`: those of `deno task start`). */
   flags: string[];
   /** NoBrake's `main.ts` (another checkout, to compare versions). @default this repo's */
   nobrakeMain?: string;
@@ -199,7 +200,7 @@ if (import.meta.main) {
       servers: { type: "string", default: "nobrake,opentracker" },
       torrents: { type: "string", default: "10000" },
       peers: { type: "string", default: "100" },
-      "nobrake-flags": { type: "string", default: "" },
+      "nobrake-flags": { type: "string" },
       "nobrake-main": { type: "string" },
     },
   });
@@ -210,7 +211,9 @@ if (import.meta.main) {
       server: name,
       torrents: Number(values.torrents),
       peersPerTorrent: Number(values.peers),
-      flags: values["nobrake-flags"].split(" ").filter((flag) => flag !== ""),
+      flags: values["nobrake-flags"] === undefined
+        ? NOBRAKE_FLAGS
+        : values["nobrake-flags"].split(" ").filter((flag) => flag !== ""),
       serverCore: 0,
       clientCore: 1,
       ...(values["nobrake-main"] === undefined ? {} : { nobrakeMain: values["nobrake-main"] }),

@@ -3,18 +3,25 @@
  * another, the `Deno.serve` floor, NoBrake and (when installed) Debian's opentracker, each
  * pinned to core 0, drives each from core 1 with the workload of `workload.ts` (pre-filled
  * 1,000 torrents × 100 peers; announces keep-alive and with a new connection per request;
- * single-hash scrapes), checks a sample of replies, and prints a table with ratios against the
+ * single-hash scrapes; then BEP 15 announces over UDP against the same state, the floor's being
+ * Deno's UDP echo path), checks a sample of replies, and prints a table with ratios against the
  * floor and against opentracker. Then measures memory per peer at 1,000,000 peers over 10,000
- * torrents.
+ * torrents: the core filled in-process, and with `--memory-http` the server processes filled
+ * by announces over HTTP.
  *
  * Flags: `--seconds N` (measured seconds per phase, default 10), `--warmup N` (default 2),
  * `--connections N` (default 32), `--torrents N`, `--peers N`, `--servers a,b,c` (default
  * `floor,floor-read,nobrake,opentracker`; `nobrake-base` runs the `main.ts` given by
- * `--base-main PATH`, another checkout, to compare two versions in one sitting), `--repeat N`
- * (rounds; the table shows medians),
- * `--driver wrk|deno` (default wrk when installed), `--memory-peers N`, `--memory-torrents N`,
- * `--no-memory`, `--json` (also print every result as one JSON line) and `--quick` (about one
- * second per phase and a smaller state, for CI: figures from it mean nothing).
+ * `--base-main PATH`, another checkout, to compare two versions in one sitting;
+ * `bittorrent-tracker` runs webtorrent's tracker under Node.js from the directory given by
+ * `--bittorrent-tracker-dir DIR`, where `npm install --ignore-scripts bittorrent-tracker` put
+ * it), `--repeat N` (rounds; the table shows medians), `--driver wrk|deno` (default wrk when
+ * installed), `--no-udp`, `--udp-sockets N` (16), `--udp-window N` (announces in flight per
+ * socket, 4), `--memory-peers N`, `--memory-torrents N`, `--no-memory`, `--memory-http`,
+ * `--json` (also print every result as one JSON line) and `--quick` (about one second per phase
+ * and a smaller state, for CI: figures from it mean nothing).
+ *
+ * NoBrake runs with the flags of `deno task start` (`NOBRAKE_FLAGS` in `servers.ts`).
  *
  * Every server is killed in `finally`; every phase has a deadline.
  *
@@ -24,7 +31,15 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LoadResult } from "./load_generator.ts";
 import type { MemoryResult } from "./memory_fill.ts";
-import { hasProgram, type RunningServer, type ServerKind, startServer } from "./servers.ts";
+import { fillOverHttp, type HttpMemoryResult } from "./memory_http.ts";
+import {
+  hasProgram,
+  NOBRAKE_FLAGS,
+  NOBRAKE_V8_FLAGS,
+  type RunningServer,
+  type ServerKind,
+  startServer,
+} from "./servers.ts";
 import { type PlannedRequest, Workload, type WorkloadOptions } from "./workload.ts";
 import { runWrk, writeSequence } from "./wrk_load.ts";
 
@@ -39,12 +54,21 @@ export interface RunOptions {
   repeat: number;
   /** The `main.ts` of another NoBrake checkout, run as server `nobrake-base`. */
   baseMain: string | null;
+  /** Where npm installed `bittorrent-tracker`, for server `bittorrent-tracker`. */
+  bittorrentTrackerDir: string | null;
   driver: "wrk" | "deno";
   /** Length of the replayed announce cycle. */
   sequenceLength: number;
   /** Requests of the strict (decode-everything) check per server and mode. */
   checkSeconds: number;
   memory: { peers: number; torrents: number } | null;
+  /** Also fill each tracker process with the memory fill's peers over HTTP (slow). */
+  memoryHttp: boolean;
+  /** Run the UDP phase (BEP 15 announces) after the HTTP phases. */
+  udp: boolean;
+  /** UDP client sockets and announces each keeps in flight. */
+  udpSockets: number;
+  udpWindow: number;
   json: boolean;
   quick: boolean;
 }
@@ -53,19 +77,26 @@ export interface RunOptions {
  * The servers: the floor, the floor reading the request (`floor-read`, a diagnostic: what
  * reading the URL, address and user agent costs in Deno.serve), NoBrake and opentracker.
  */
-export type ServerName = "floor" | "floor-read" | "nobrake" | "nobrake-base" | "opentracker";
+export type ServerName =
+  | "floor"
+  | "floor-read"
+  | "nobrake"
+  | "nobrake-base"
+  | "opentracker"
+  | "bittorrent-tracker";
 const SERVER_NAMES: readonly ServerName[] = [
   "floor",
   "floor-read",
   "nobrake",
   "nobrake-base",
   "opentracker",
+  "bittorrent-tracker",
 ];
 
 /** One measured row of the table. */
 export interface Row {
   server: ServerName;
-  phase: "announce keep-alive" | "announce new connection" | "scrape keep-alive";
+  phase: "announce keep-alive" | "announce new connection" | "scrape keep-alive" | "udp announce";
   result: LoadResult;
   /** The strict check: replies decoded with npm:bencode and checked against the workload. */
   strict: { validated: number; invalid: number; firstProblem: string | null } | null;
@@ -78,6 +109,8 @@ export interface RunReport {
   rows: Row[];
   /** Cold (from a fresh process) and warmed (after request garbage), in that order. */
   memory: MemoryResult[] | null;
+  /** Each tracker process filled over HTTP (`--memory-http`). */
+  memoryHttp: HttpMemoryResult[] | null;
   notes: string[];
 }
 
@@ -111,7 +144,10 @@ export async function runAll(options: RunOptions): Promise<RunReport> {
     const memory = options.memory === null
       ? null
       : [await runMemory(options.memory, false), await runMemory(options.memory, true)];
-    return { rows, memory, notes };
+    const memoryHttp = options.memory === null || !options.memoryHttp
+      ? null
+      : await runMemoryHttp(options.memory, servers);
+    return { rows, memory, memoryHttp, notes };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
@@ -197,6 +233,9 @@ async function runServer(
       ...(server === "nobrake-base" && options.baseMain !== null
         ? { nobrakeMain: options.baseMain }
         : {}),
+      ...(options.bittorrentTrackerDir === null
+        ? {}
+        : { bittorrentTrackerDir: options.bittorrentTrackerDir }),
     });
   const allPhases: Array<[Row["phase"], "announce" | "scrape", "keepalive" | "new"]> = [
     ["announce keep-alive", "announce", "keepalive"],
@@ -249,6 +288,39 @@ async function runServer(
       rows.push({
         server,
         phase,
+        result,
+        strict: {
+          validated: strict.validated,
+          invalid: strict.invalid,
+          firstProblem: strict.firstProblem,
+        },
+        cpuRange: null,
+      });
+    }
+    if (options.udp && server !== "floor-read") {
+      // The UDP floor is a process of its own; a tracker keeps the state the HTTP phases left.
+      if (server === "floor") {
+        await running?.stop();
+        running = null;
+        running = await start("floor-udp");
+      }
+      if (running === null || running.udpPort === null) throw new Error(`${server}: no UDP port`);
+      const fixedReply = server === "floor";
+      const udpServer = running;
+      const udp = (extra: string[]) => udpGenerator(options, udpServer, fixedReply, extra);
+      const result = await udp(["--seconds", String(options.seconds), "--warmup", "1"]);
+      // The strict check: every reply of a short run checked.
+      const strict = await udp([
+        "--seconds",
+        String(options.checkSeconds),
+        "--warmup",
+        "0",
+        "--sample-every",
+        "1",
+      ]);
+      rows.push({
+        server,
+        phase: "udp announce",
         result,
         strict: {
           validated: strict.validated,
@@ -333,6 +405,61 @@ async function generator(
   return JSON.parse(output) as LoadResult;
 }
 
+/** Runs `udp_load.ts` on the client core against a server's UDP port. */
+async function udpGenerator(
+  options: RunOptions,
+  server: RunningServer,
+  fixedReply: boolean,
+  extra: string[],
+): Promise<LoadResult> {
+  const output = await runBounded([
+    "taskset",
+    "-c",
+    String(CLIENT_CORE),
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    join(HERE, "udp_load.ts"),
+    "--port",
+    String(server.udpPort),
+    "--pid",
+    String(server.pid),
+    "--torrents",
+    String(options.workload.torrents),
+    "--peers",
+    String(options.workload.peersPerTorrent),
+    "--sockets",
+    String(options.udpSockets),
+    "--window",
+    String(options.udpWindow),
+    ...(fixedReply ? ["--fixed-reply"] : []),
+    ...extra,
+  ], options.quick ? 120 : 600);
+  return JSON.parse(output) as LoadResult;
+}
+
+/** Memory over HTTP (`memory_http.ts`): NoBrake and opentracker filled by announces. */
+async function runMemoryHttp(
+  memory: { peers: number; torrents: number },
+  servers: ServerName[],
+): Promise<HttpMemoryResult[]> {
+  const results: HttpMemoryResult[] = [];
+  for (const server of ["nobrake", "opentracker"] as const) {
+    if (!servers.includes(server)) continue;
+    results.push(
+      await fillOverHttp({
+        server,
+        torrents: memory.torrents,
+        peersPerTorrent: Math.ceil(memory.peers / memory.torrents),
+        flags: server === "nobrake" ? NOBRAKE_FLAGS : [],
+        serverCore: SERVER_CORE,
+        clientCore: CLIENT_CORE,
+      }),
+    );
+  }
+  return results;
+}
+
 /** Memory per peer: the in-process fill of `memory_fill.ts` on the server core. */
 async function runMemory(
   memory: { peers: number; torrents: number },
@@ -344,7 +471,7 @@ async function runMemory(
     String(SERVER_CORE),
     Deno.execPath(),
     "run",
-    "--v8-flags=--expose-gc",
+    `--v8-flags=--expose-gc,${NOBRAKE_V8_FLAGS}`,
     join(HERE, "memory_fill.ts"),
     "--peers",
     String(memory.peers),
@@ -448,6 +575,22 @@ export function formatReport(report: RunReport, options: RunOptions): string {
       );
     }
   }
+  if (report.memoryHttp !== null && report.memoryHttp.length > 0) {
+    lines.push(
+      "",
+      "| memory (announces over HTTP, server RSS) | peers | torrents | RSS growth B/peer | " +
+        "from warmed process B/peer | marginal B/peer (half → full) | errors |",
+      "|---|---|---|---|---|---|---|",
+    );
+    for (const m of report.memoryHttp) {
+      lines.push(
+        `| ${m.server}${m.flags.length > 0 ? ` (${m.flags.join(" ")})` : ""} | ${m.peers} | ` +
+          `${m.torrents} | ${m.rssBytesPerPeer.toFixed(1)} | ` +
+          `${m.warmedRssBytesPerPeer.toFixed(1)} | ${m.marginalRssBytesPerPeer.toFixed(1)} | ` +
+          `${m.errors} |`,
+      );
+    }
+  }
   lines.push(
     "",
     `Driver ${options.driver}, ${options.connections} connections, ${options.repeat} round(s) ` +
@@ -476,10 +619,15 @@ export async function parseRunArgs(args: string[]): Promise<RunOptions> {
       servers: { type: "string", default: "floor,floor-read,nobrake,opentracker" },
       repeat: { type: "string", default: "1" },
       "base-main": { type: "string" },
+      "bittorrent-tracker-dir": { type: "string" },
       driver: { type: "string" },
       "memory-peers": { type: "string" },
       "memory-torrents": { type: "string" },
       "no-memory": { type: "boolean", default: false },
+      "memory-http": { type: "boolean", default: false },
+      "no-udp": { type: "boolean", default: false },
+      "udp-sockets": { type: "string", default: "16" },
+      "udp-window": { type: "string", default: "4" },
       json: { type: "boolean", default: false },
       quick: { type: "boolean", default: false },
     },
@@ -493,6 +641,9 @@ export async function parseRunArgs(args: string[]): Promise<RunOptions> {
   }
   if (servers.includes("nobrake-base") && values["base-main"] === undefined) {
     throw new Error("server nobrake-base needs --base-main PATH");
+  }
+  if (servers.includes("bittorrent-tracker") && values["bittorrent-tracker-dir"] === undefined) {
+    throw new Error("server bittorrent-tracker needs --bittorrent-tracker-dir DIR");
   }
   const driver = values.driver ?? ((await hasProgram("wrk")) ? "wrk" : "deno");
   if (driver !== "wrk" && driver !== "deno") throw new Error(`unknown driver "${driver}"`);
@@ -511,6 +662,7 @@ export async function parseRunArgs(args: string[]): Promise<RunOptions> {
     servers: servers as ServerName[],
     repeat: Math.max(1, Number(values.repeat)),
     baseMain: values["base-main"] ?? null,
+    bittorrentTrackerDir: values["bittorrent-tracker-dir"] ?? null,
     driver,
     sequenceLength: quick ? 20_000 : 100_000,
     checkSeconds: quick ? 0.5 : 1,
@@ -518,6 +670,10 @@ export async function parseRunArgs(args: string[]): Promise<RunOptions> {
       peers: number(values["memory-peers"], quick ? 50_000 : 1_000_000),
       torrents: number(values["memory-torrents"], quick ? 500 : 10_000),
     },
+    memoryHttp: values["memory-http"],
+    udp: !values["no-udp"],
+    udpSockets: Number(values["udp-sockets"]),
+    udpWindow: Number(values["udp-window"]),
     json: values.json,
     quick,
   };

@@ -1,8 +1,10 @@
 /**
  * Starts the servers the load runner compares, each pinned to core 0 with `taskset` (the load
  * generator gets core 1), and stops them: the `Deno.serve` floor, NoBrake (`main.ts` with a
- * temporary config in open mode) and Debian's opentracker (whitelist mode: the Debian build
- * serves only listed hashes, so the workload's hashes are written to its whitelist).
+ * temporary config in open mode), Debian's opentracker (whitelist mode: the Debian build
+ * serves only listed hashes, so the workload's hashes are written to its whitelist) and, when
+ * given a directory where npm installed it, webtorrent's `bittorrent-tracker` under Node.js
+ * (HTTP and UDP, open mode, WebSocket off).
  *
  * A server is ready when it answers a request; waiting is bounded. `stop()` kills by process id
  * and waits for the exit, and is safe to call twice; callers call it in `finally`.
@@ -16,14 +18,19 @@ export type ServerKind =
   | "floor-announce"
   | "floor-scrape"
   | "floor-read"
+  | "floor-udp"
   | "nobrake"
-  | "opentracker";
+  | "opentracker"
+  | "bittorrent-tracker";
 
 /** A started server. */
 export interface RunningServer {
   kind: ServerKind;
   pid: number;
+  /** The HTTP port (the floors: the one port they serve). */
   port: number;
+  /** Where it answers BEP 15 (UDP), or `null` when it does not. */
+  udpPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -37,14 +44,33 @@ export interface StartServerOptions {
   readyTimeoutMs?: number;
   /** NoBrake's `main.ts` to run (another checkout, to compare versions). @default this repo's */
   nobrakeMain?: string;
-  /** Extra `deno run` flags for NoBrake (e.g. `--v8-flags=...`). @default none */
+  /** Extra `deno run` flags for NoBrake. @default `NOBRAKE_FLAGS`, those of `deno task start` */
   denoFlags?: string[];
   /** Write NoBrake's state file (the shipped default); `false` keeps state in memory. @default true */
   stateFile?: boolean;
+  /**
+   * A directory holding `node_modules/bittorrent-tracker` (`npm install --ignore-scripts
+   * bittorrent-tracker` in a temporary directory, never in the repository). Needed for that kind.
+   */
+  bittorrentTrackerDir?: string;
 }
 
 const REPO = new URL("../../../", import.meta.url).pathname;
 const FLOOR = new URL("./floor_server.ts", import.meta.url).pathname;
+
+/**
+ * The V8 flags `deno task start` runs NoBrake with (read from `deno.json`), so that the bench
+ * measures NoBrake as it is deployed: a smaller young generation (`--max-semi-space-size`), which
+ * `tests/bench/README.md` measures in RSS and CPU.
+ */
+export const NOBRAKE_V8_FLAGS: string =
+  /--v8-flags=(\S+)/.exec(JSON.parse(Deno.readTextFileSync(join(REPO, "deno.json"))).tasks.start)
+    ?.[1] ?? "";
+
+/** `deno run` flags for NoBrake: those of `deno task start`. */
+export const NOBRAKE_FLAGS: string[] = NOBRAKE_V8_FLAGS === ""
+  ? []
+  : [`--v8-flags=${NOBRAKE_V8_FLAGS}`];
 
 /** True when a program is on the PATH (e.g. `opentracker`, `wrk`, `taskset`). */
 export async function hasProgram(name: string): Promise<boolean> {
@@ -76,7 +102,8 @@ export async function startServer(
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: `nobrake_bench_${kind}_` });
   let command: string[];
-  let probe = "/announce";
+  let probe: string | null = "/announce";
+  let udpPort: number | null = null;
   if (kind.startsWith("floor-")) {
     command = [
       Deno.execPath(),
@@ -86,6 +113,10 @@ export async function startServer(
       String(port),
       kind.slice("floor-".length),
     ];
+    if (kind === "floor-udp") {
+      udpPort = port;
+      probe = null;
+    }
   } else if (kind === "nobrake") {
     const config = {
       ip: "127.0.0.1",
@@ -97,20 +128,40 @@ export async function startServer(
       ...(options.stateFile === false ? { state_file: null } : {}),
     };
     await Deno.writeTextFile(join(dir, "tracker.json"), JSON.stringify(config));
+    // UDP listens on the HTTP port number (config `udp_port` unset).
+    udpPort = port;
     command = [
       Deno.execPath(),
       "run",
       `--allow-net=127.0.0.1`,
       `--allow-read=${dir}`,
       `--allow-write=${dir}`,
-      ...(options.denoFlags ?? []),
+      ...(options.denoFlags ?? NOBRAKE_FLAGS),
       options.nobrakeMain ?? join(REPO, "main.ts"),
       join(dir, "tracker.json"),
     ];
+  } else if (kind === "bittorrent-tracker") {
+    if (options.bittorrentTrackerDir === undefined) {
+      throw new Error("bittorrent-tracker needs the directory npm installed it in");
+    }
+    // Its server module alone: the package's index also loads the WebRTC client.
+    const module = join(options.bittorrentTrackerDir, "node_modules/bittorrent-tracker/server.js");
+    udpPort = freeUdpPort();
+    await Deno.writeTextFile(
+      join(dir, "server.mjs"),
+      `import Server from ${JSON.stringify(`file://${module}`)};\n` +
+        "const server = new Server({ udp: true, http: true, ws: false, stats: false });\n" +
+        "server.on('error', (error) => console.error(error.message));\n" +
+        "server.on('warning', () => {});\n" +
+        `server.http.listen(${port}, "127.0.0.1");\n` +
+        `server.udp4.bind(${udpPort}, "127.0.0.1");\n`,
+    );
+    command = ["node", join(dir, "server.mjs")];
   } else {
     // opentracker chroots into -d and reads the whitelist there, as user nobody.
     await Deno.chmod(dir, 0o755);
     await Deno.writeTextFile(join(dir, "whitelist"), options.hexHashes.join("\n") + "\n");
+    udpPort = freeUdpPort();
     command = [
       "opentracker",
       "-i",
@@ -118,7 +169,7 @@ export async function startServer(
       "-p",
       String(port),
       "-P",
-      String(freePort()),
+      String(udpPort),
       "-d",
       dir,
       "-w",
@@ -157,13 +208,57 @@ export async function startServer(
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
-    await waitUntilServing(port, probe, kind, options.readyTimeoutMs ?? 15_000, child);
+    const timeoutMs = options.readyTimeoutMs ?? 15_000;
+    if (probe === null) await waitUntilAnsweringUdp(port, timeoutMs, child);
+    else await waitUntilServing(port, probe, kind, timeoutMs, child);
   } catch (error) {
     await stop();
     throw new Error(`${kind} did not start: ${(error as Error).message}\n${stderr}`);
   }
   // `taskset` execs the server, so the child's pid is the server's own.
-  return { kind, pid: child.pid, port, stop };
+  return { kind, pid: child.pid, port, udpPort, stop };
+}
+
+/** A free loopback UDP port (bound, read and released). */
+export function freeUdpPort(): number {
+  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const port = (conn.addr as Deno.NetAddr).port;
+  conn.close();
+  return port;
+}
+
+/** Waits until a BEP 15 connect to `port` is answered. */
+async function waitUntilAnsweringUdp(
+  port: number,
+  timeoutMs: number,
+  child: Deno.ChildProcess,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  let exited = false;
+  child.status.then(() => exited = true);
+  const conn = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+  const server: Deno.NetAddr = { transport: "udp", hostname: "127.0.0.1", port };
+  const connect = new Uint8Array(16);
+  new DataView(connect.buffer).setBigUint64(0, 0x41727101980n);
+  // One receive for the whole wait (a socket takes one at a time); closing it ends the receive.
+  const answer = conn.receive().then(() => true, () => false);
+  try {
+    while (performance.now() < deadline) {
+      if (exited) throw new Error("it exited");
+      await conn.send(connect, server);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const answered = await Promise.race([
+        answer,
+        new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 200)),
+      ]);
+      clearTimeout(timer);
+      if (answered) return;
+    }
+  } finally {
+    conn.close();
+    await answer;
+  }
+  throw new Error(`no BEP 15 answer on udp port ${port} within ${timeoutMs} ms`);
 }
 
 async function waitUntilServing(

@@ -46,6 +46,12 @@ export interface PlannedRequest {
   kind: "announce" | "scrape";
   torrent: number;
   event: "none" | "started" | "completed" | "stopped";
+  /**
+   * What the announce says, for clients that build their own packets (the UDP generator):
+   * the peer (`torrent * peersPerTorrent + p`, listening on `BASE_PORT + p`), its counters and
+   * its `key` as a number (the HTTP query spells it `%08X`). Absent for scrapes.
+   */
+  announce?: { peer: number; left: number; uploaded: number; downloaded: number; key: number };
 }
 
 /** The 20-byte info hash of torrent `t`: random-looking bytes, its index in the last four. */
@@ -236,6 +242,14 @@ export class Workload {
       `&left=${left}&corrupt=0&key=${this.#keys[peer]}` +
       (event === "none" ? "" : `&event=${event}`) +
       `&numwant=${numwant}&compact=1&no_peer_id=1&supportcrypto=1&redundant=0`;
-    return { target, kind: "announce", torrent: t, event };
+    const downloaded = left === 0 ? 0 : uploaded;
+    const key = (peer * 2654435761) >>> 0;
+    return {
+      target,
+      kind: "announce",
+      torrent: t,
+      event,
+      announce: { peer, left, uploaded, downloaded, key },
+    };
   }
 }
