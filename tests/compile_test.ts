@@ -46,7 +46,10 @@ const EVENT_TIMEOUT_MS = 15_000;
 interface CompileTask {
   /** Every flag except `--output` and its value, in order. */
   flags: string[];
-  /** The flags that also mean something to `deno run`: permissions, `--unstable-*`, prompts. */
+  /**
+   * The flags that also mean something to `deno run`: permissions, `--unstable-*`, prompts, V8
+   * flags.
+   */
   runtimeFlags: string[];
   output: string;
   entry: string;
@@ -72,7 +75,9 @@ function parseCompileTask(task: string): CompileTask {
     else if (VALUE_FLAGS.has(word)) flags.push(word, words[++i]);
     else {
       flags.push(word);
-      if (/^--(allow|deny)-|^--unstable-|^--no-prompt$/.test(word)) runtimeFlags.push(word);
+      if (/^--(allow|deny)-|^--unstable-|^--no-prompt$|^--v8-flags=/.test(word)) {
+        runtimeFlags.push(word);
+      }
     }
   }
   assert.ok(output !== null, `the compile task names no --output: ${task}`);
@@ -499,6 +504,15 @@ Deno.test("deno task compile grants network, read and write only, and enables un
     flags.includes("--unstable-net") || (DENO_JSON.unstable ?? []).includes("net"),
     "the binary needs unstable net, from deno.json or from --unstable-net",
   );
+});
+
+Deno.test("deno task compile bakes in the V8 flags of deno task start", () => {
+  // The smaller young generation is what keeps memory per peer in bounds (tests/bench/README.md):
+  // the binary must run with it as `deno task start` does.
+  const v8Flags = (task: string) =>
+    task.trim().split(/\s+/).filter((w) => w.startsWith("--v8-flags="));
+  assert.deepEqual(v8Flags(DENO_JSON.tasks.compile), v8Flags(DENO_JSON.tasks.start));
+  assert.equal(v8Flags(DENO_JSON.tasks.start).length, 1, "deno task start sets V8 flags");
 });
 
 Deno.test("deno task dev is deno task start with --watch", () => {

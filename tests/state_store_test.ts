@@ -72,12 +72,12 @@ Deno.test("StateStore saves swarms and reads them back once; counts stay", () =>
   withDir((dir) => {
     const path = join(dir, "state.sqlite");
     const first = open(path);
-    assert.deepEqual(first.opened!.rows, []);
+    assert.deepEqual([...first.opened!.rows], []);
     first.opened!.store.saveAll(ROWS, [[id20("held"), 4]]);
     first.opened!.store.close();
 
     const second = open(path);
-    const byHash = new Map(second.opened!.rows.map((row) => [row.infoHash, row]));
+    const byHash = new Map([...second.opened!.rows].map((row) => [row.infoHash, row]));
     // t2 had neither a count nor peers: nothing to keep.
     assert.deepEqual([...byHash.keys()].sort(), [id20("held"), id20("t1"), id20("t3")]);
     assert.deepEqual(byHash.get(id20("t1")), ROWS[0]);
@@ -91,7 +91,7 @@ Deno.test("StateStore saves swarms and reads them back once; counts stay", () =>
     // Peers are read once: a crash after this start must not bring back peers of an older stop.
     const third = open(path);
     assert.deepEqual(
-      third.opened!.rows.map((row) => [row.infoHash, row.downloaded, row.peers.length]).sort(),
+      [...third.opened!.rows].map((row) => [row.infoHash, row.downloaded, row.peers.length]).sort(),
       [[id20("held"), 4, 0], [id20("t1"), 3, 0], [id20("t3"), 9, 0]],
     );
     third.opened!.store.close();
@@ -107,7 +107,7 @@ Deno.test("StateStore.writeCounts() upserts and deletes counts", () =>
     opened!.store.writeCounts({ upserts: [], deletes: [] });
     opened!.store.close();
     const again = open(path);
-    assert.deepEqual(again.opened!.rows, [{ infoHash: id20("a"), downloaded: 5, peers: [] }]);
+    assert.deepEqual([...again.opened!.rows], [{ infoHash: id20("a"), downloaded: 5, peers: [] }]);
     again.opened!.store.close();
   }));
 
@@ -118,7 +118,7 @@ function assertMovedAside(dir: string, damage: (path: string) => void, reason: R
   const before = Deno.readFileSync(path);
   const { opened, logger } = open(path);
   assert.ok(opened !== null);
-  assert.deepEqual(opened.rows, []);
+  assert.deepEqual([...opened.rows], []);
   opened.store.writeCounts({ upserts: [[id20("new"), 1]], deletes: [] });
   opened.store.close();
   const aside = `${path}.corrupt-20260126T140115Z`;
@@ -165,6 +165,29 @@ Deno.test("openStateStore() moves aside a file with rows it did not write", () =
       db.prepare("INSERT INTO torrents VALUES (?, ?)").run(new Uint8Array(19), 1);
       db.close();
     }, /not 20 bytes/);
+  }));
+
+Deno.test("openStateStore() finds a peer blob of a bad length at open, not at restore", () =>
+  withDir((dir) => {
+    assertMovedAside(dir, (path) => {
+      open(path).opened!.store.close();
+      const db = new DatabaseSync(path);
+      db.prepare("INSERT INTO peers VALUES (?, 4, ?)").run(new Uint8Array(20), new Uint8Array(60));
+      db.close();
+    }, /not a whole number/);
+  }));
+
+Deno.test("StateStore rows can be iterated again, each time equal", () =>
+  withDir((dir) => {
+    const path = join(dir, "state.sqlite");
+    const first = open(path);
+    first.opened!.store.saveAll(ROWS);
+    first.opened!.store.close();
+    const { opened } = open(path);
+    const once = [...opened!.rows];
+    assert.deepEqual(once.find((row) => row.infoHash === id20("t1")), ROWS[0]);
+    assert.deepEqual([...opened!.rows], once);
+    opened!.store.close();
   }));
 
 Deno.test("openStateStore() moves aside a file of a newer schema", () =>

@@ -54,13 +54,22 @@ export class Swarm {
 
   /** Scrape counts (BEP 48, BEP 21). */
   counts(): SwarmCounts {
+    // Both tables read directly: this runs on every announce and scrape, and `tables()` would
+    // build an array each time.
+    const v4 = this.#v4;
+    const v6 = this.#v6;
     let complete = 0;
     let incomplete = 0;
     let partials = 0;
-    for (const table of this.tables()) {
-      complete += table.seeders;
-      incomplete += table.count - table.seeders;
-      partials += table.partialSeeds;
+    if (v4 !== null) {
+      complete += v4.seeders;
+      incomplete += v4.count - v4.seeders;
+      partials += v4.partialSeeds;
+    }
+    if (v6 !== null) {
+      complete += v6.seeders;
+      incomplete += v6.count - v6.seeders;
+      partials += v6.partialSeeds;
     }
     return {
       complete,

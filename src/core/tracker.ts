@@ -276,9 +276,17 @@ export class Tracker {
     const otherPicks = other === null
       ? { peers: NO_BYTES, ids: null }
       : this.#fill(other, fromOther, seeder, -1, input.wantPeerIds);
-    const [four, six] = own.addressLength === 4 ? [ownPicks, otherPicks] : [otherPicks, ownPicks];
+    const v4 = own.addressLength === 4;
+    const four = v4 ? ownPicks : otherPicks;
+    const six = v4 ? otherPicks : ownPicks;
+    const counts = swarm.counts();
+    // Field by field rather than a spread of `counts` and array destructuring: one announce
+    // builds this once, and the shorter form cost two more allocations.
     return {
-      ...swarm.counts(),
+      complete: counts.complete,
+      incomplete: counts.incomplete,
+      downloaders: counts.downloaders,
+      downloaded: counts.downloaded,
       peers4: four.peers,
       peers6: six.peers,
       peerIds4: input.wantPeerIds ? four.ids ?? NO_BYTES : null,
@@ -309,6 +317,8 @@ export class Tracker {
     } else {
       got = table.sample({ from: 0, to: table.count, want, exclude, random }, peers, 0, ids);
     }
+    // Nearly every reply gets all it asked for: then the carved views are already the right size.
+    if (got === want) return { peers, ids };
     return {
       peers: peers.subarray(0, got * table.endpointSize),
       ids: ids?.subarray(0, got * 20) ?? null,

@@ -66,6 +66,8 @@ function parseScrapeRange(query: string, from: number, end: number): ByteString[
     if (value === null) throw malformed();
     values.push(value);
   }
+  // One hash, as clients send it: no set needed to deduplicate.
+  if (values.length === 1) return [twentyBytes("info_hash", values[0])];
   const hashes = new Set<ByteString>();
   for (const value of values) {
     hashes.add(twentyBytes("info_hash", value));

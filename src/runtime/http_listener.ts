@@ -43,6 +43,11 @@ export interface ListenOptions {
   handler: ListenerHandler;
   /** Told about a request the HTTPS adapter could not hand to the handler. @default ignore */
   onError?: (error: unknown) => void;
+  /**
+   * Told, in one line, when plain HTTP stops accepting connections (out of file descriptors) and
+   * when it listens again. @default ignore
+   */
+  onAcceptTrouble?: (message: string) => void;
 }
 
 /** A listening server. */
@@ -66,21 +71,67 @@ export async function listenHttp(options: ListenOptions): Promise<HttpListener> 
   return options.tls === null ? listenPlain(options) : await listenTls(options, options.tls);
 }
 
+/** First wait before listening again after the accept loop failed; doubled up to the maximum. */
+const RELISTEN_FIRST_MS = 100;
+const RELISTEN_MAX_MS = 2_000;
+
+/**
+ * Plain HTTP over `Deno.serve`. When accepting fails (the process is out of file descriptors:
+ * every one held by an open connection), Deno 2.9.6 ends the server's accept loop and rejects
+ * `finished`; unhandled, that rejection ended the whole process. Here it is reported and the
+ * port is listened on again, after a wait that doubles while it keeps failing, so the tracker
+ * serves again once connections close. Connections accepted before go on being served.
+ */
 function listenPlain(options: ListenOptions): HttpListener {
-  const server = Deno.serve(
-    { hostname: options.hostname, port: options.port, onListen: () => {} },
-    options.handler,
-  );
+  const report = options.onAcceptTrouble ?? (() => {});
+  const serve = (port: number) =>
+    Deno.serve({ hostname: options.hostname, port, onListen: () => {} }, options.handler);
+  const servers = [serve(options.port)];
+  const addr = servers[0].addr;
+  let stopping = false;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const relisten = (delayMs: number) => {
+    retry = setTimeout(() => {
+      retry = undefined;
+      if (stopping) return;
+      try {
+        watch(serve(addr.port));
+        report(`listening again on port ${addr.port}`);
+      } catch {
+        relisten(Math.min(delayMs * 2, RELISTEN_MAX_MS));
+      }
+    }, delayMs);
+  };
+  const watch = (server: Deno.HttpServer<Deno.NetAddr>) => {
+    servers.push(server);
+    server.finished.catch((error) => {
+      if (stopping) return;
+      report(`stopped accepting connections: ${messageOf(error)}; listening again when it can`);
+      relisten(RELISTEN_FIRST_MS);
+    });
+  };
+  watch(servers.pop()!);
   return {
-    addr: server.addr,
+    addr,
     scheme: "http",
     setCertificate() {
       throw new Error("this listener serves plain HTTP");
     },
     // Deno.serve has no forced close once a graceful one has begun (aborting then throws), so
-    // past the deadline the caller goes on and the process exit closes what is left.
-    shutdown: (timeoutMs) => withDeadline(server.shutdown(), timeoutMs),
+    // past the deadline the caller goes on and the process exit closes what is left. A server
+    // whose accept loop failed still shuts down the connections it had.
+    shutdown: (timeoutMs) => {
+      stopping = true;
+      clearTimeout(retry);
+      const all = servers.map((server) => server.shutdown().catch(() => {}));
+      return withDeadline(Promise.all(all).then(() => {}), timeoutMs);
+    },
   };
+}
+
+/** An error's message, or the value as text. */
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 async function listenTls(options: ListenOptions, pem: PemPair): Promise<HttpListener> {

@@ -33,14 +33,18 @@ export interface StateKeeperOptions {
 /** The state file of one run. */
 export class StateKeeper {
   readonly #store: StateStore | null;
-  readonly #rows: SwarmRow[];
+  #rows: Iterable<SwarmRow> | null;
   readonly #options: StateKeeperOptions;
   readonly #journal = new CountJournal();
   #timer: ReturnType<typeof setInterval> | undefined;
   #failing = false;
   #stopped = false;
 
-  private constructor(store: StateStore | null, rows: SwarmRow[], options: StateKeeperOptions) {
+  private constructor(
+    store: StateStore | null,
+    rows: Iterable<SwarmRow>,
+    options: StateKeeperOptions,
+  ) {
     this.#store = store;
     this.#rows = rows;
     this.#options = options;
@@ -59,7 +63,7 @@ export class StateKeeper {
   start(tracker: Tracker): void {
     if (this.#store === null) return;
     const { logger, now, expirySeconds } = this.#options;
-    const summary = importSwarms(tracker, this.#rows, {
+    const summary = importSwarms(tracker, this.#rows ?? [], {
       now: now(),
       expirySeconds,
       maxPeersPerTorrent: this.#options.maxPeersPerTorrent,
@@ -73,7 +77,8 @@ export class StateKeeper {
         `${summary.refused} torrents no longer allowed or over a cap, ${summary.held.length} ` +
         "counts waiting for their torrent",
     );
-    this.#rows.length = 0;
+    // The packed peers read at open are not needed again: let them go.
+    this.#rows = null;
     this.#timer = setInterval(() => this.#writeCounts(tracker), COUNT_WRITE_INTERVAL_MS);
   }
 

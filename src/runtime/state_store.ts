@@ -19,7 +19,7 @@ import { existsSync, renameSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import type { CountChanges, SwarmRow } from "../core/swarm_state.ts";
 import { bytesToByteString, type ByteString, byteStringToBytes } from "../protocol/byte_string.ts";
-import { decodeSavedPeers, encodeSavedPeers } from "../protocol/saved_peers.ts";
+import { decodeSavedPeers, encodeSavedPeers, savedPeerCount } from "../protocol/saved_peers.ts";
 import type { Logger } from "./logger.ts";
 
 /** The schema this code writes (SQLite `user_version`). */
@@ -40,8 +40,13 @@ const SCHEMA = `
 /** An open state file and what it held when opened. */
 export interface OpenedState {
   store: StateStore;
-  /** Every saved swarm, counts and peers, for `importSwarms`. */
-  rows: SwarmRow[];
+  /**
+   * Every saved swarm, counts and peers, for `importSwarms`; may be iterated again. The file is
+   * read and checked whole at open, but each swarm's peers are decoded only as an iteration
+   * reaches it: decoding a million saved peers up front kept a million objects alive at once,
+   * and collecting them took most of a restore (`tests/bench/startup_restore.ts`).
+   */
+  rows: Iterable<SwarmRow>;
 }
 
 /** Options for `openStateStore`. */
@@ -190,16 +195,29 @@ function openAndRead(path: string): OpenedState {
   }
 }
 
-/** Every saved swarm; throws on any row that is not as this code writes them. */
-function readRows(db: DatabaseSync): SwarmRow[] {
-  const rows = new Map<ByteString, SwarmRow>();
-  const rowFor = (infoHash: unknown): SwarmRow => {
+/** A saved swarm as read: its peers still packed, v4 and v6 apart (`null` for none). */
+interface PackedRow {
+  infoHash: ByteString;
+  downloaded: number;
+  records4: Uint8Array | null;
+  records6: Uint8Array | null;
+}
+
+/**
+ * Every saved swarm; throws on any row that is not as this code writes them. Every blob's length
+ * is checked here, so a bad file is found at open, as before, even though peers are decoded later.
+ */
+function readRows(db: DatabaseSync): Iterable<SwarmRow> {
+  const rows = new Map<ByteString, PackedRow>();
+  const rowFor = (infoHash: unknown): PackedRow => {
     if (!(infoHash instanceof Uint8Array) || infoHash.length !== 20) {
       throw new Error("a saved info hash is not 20 bytes");
     }
     const key = bytesToByteString(infoHash);
     let row = rows.get(key);
-    if (row === undefined) rows.set(key, row = { infoHash: key, downloaded: 0, peers: [] });
+    if (row === undefined) {
+      rows.set(key, row = { infoHash: key, downloaded: 0, records4: null, records6: null });
+    }
     return row;
   };
   for (const { info_hash, downloaded } of db.prepare("SELECT * FROM torrents").iterate()) {
@@ -212,10 +230,22 @@ function readRows(db: DatabaseSync): SwarmRow[] {
     if ((family !== 4 && family !== 6) || !(records instanceof Uint8Array)) {
       throw new Error("a saved peer list is malformed");
     }
-    const peers = rowFor(info_hash).peers;
-    for (const peer of decodeSavedPeers(records, family === 4 ? 4 : 16)) peers.push(peer);
+    savedPeerCount(records, family === 4 ? 4 : 16);
+    // (info_hash, family) is the primary key: each is set at most once.
+    if (family === 4) rowFor(info_hash).records4 = records;
+    else rowFor(info_hash).records6 = records;
   }
-  return [...rows.values()];
+  const packed = [...rows.values()];
+  return { [Symbol.iterator]: () => unpackRows(packed) };
+}
+
+/** Decodes one swarm's peers at a time: IPv4 first, then IPv6, as they were read before. */
+function* unpackRows(packed: readonly PackedRow[]): Generator<SwarmRow> {
+  for (const { infoHash, downloaded, records4, records6 } of packed) {
+    const v4 = records4 === null ? [] : decodeSavedPeers(records4, 4);
+    const peers = records6 === null ? v4 : v4.concat(decodeSavedPeers(records6, 16));
+    yield { infoHash, downloaded, peers };
+  }
 }
 
 /** Renames the file and its write-ahead log, keeping them a pair SQLite can open together. */

@@ -7,6 +7,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
+import { NOBRAKE_V8_FLAGS } from "./load/servers.ts";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const PROBE = fileURLToPath(new URL("./soak_tracker.ts", import.meta.url));
@@ -20,18 +21,23 @@ export interface SoakTracker {
 }
 
 /**
- * Runs `main.ts <configPath>`, reading and writing only inside `dir`; waits for its ports. With
- * `heap`, runs the heap probe (`soak_tracker.ts`) instead, which writes its memory to `heap.file`
- * every `heap.intervalSeconds`.
+ * Runs `main.ts <configPath>` with the V8 flags of `deno task start`, reading and writing only
+ * inside `dir`; waits for its ports. With `heap`, runs the heap probe (`soak_tracker.ts`) instead,
+ * which writes its memory to `heap.file` every `heap.intervalSeconds`.
  */
 export async function spawnTracker(
   configPath: string,
   dir: string,
   heap: { file: string; intervalSeconds: number } | null = null,
 ): Promise<SoakTracker> {
-  const script = heap === null
-    ? [MAIN, configPath]
-    : ["--v8-flags=--expose-gc", PROBE, configPath, heap.file, String(heap.intervalSeconds)];
+  // The V8 flags of `deno task start`, so the soak measures memory as operators run it.
+  const v8Flags = [NOBRAKE_V8_FLAGS, heap === null ? "" : "--expose-gc"].filter(Boolean).join(",");
+  const script = [
+    ...(v8Flags === "" ? [] : [`--v8-flags=${v8Flags}`]),
+    ...(heap === null
+      ? [MAIN, configPath]
+      : [PROBE, configPath, heap.file, String(heap.intervalSeconds)]),
+  ];
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",

@@ -15,9 +15,17 @@ export class TrackerProcess {
   readonly #done: Promise<void>;
   #waiters: (() => void)[] = [];
 
-  constructor(args: string[], options: { cwd?: string } = {}) {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "--allow-read", "--allow-write", MAIN, ...args],
+  /**
+   * `fileLimit` caps the process's open file descriptors (`ulimit -n`, through `bash`; Linux).
+   */
+  constructor(args: string[], options: { cwd?: string; fileLimit?: number } = {}) {
+    const deno = [Deno.execPath(), "run", "--allow-net", "--allow-read", "--allow-write", MAIN];
+    const [program, ...programArgs] = options.fileLimit === undefined
+      ? [...deno, ...args]
+      // `exec` keeps the pid, so signals reach the tracker itself.
+      : ["bash", "-c", `ulimit -n ${options.fileLimit} && exec "$@"`, "bash", ...deno, ...args];
+    const child = new Deno.Command(program, {
+      args: programArgs,
       cwd: options.cwd,
       stdin: "null",
       stdout: "null",
