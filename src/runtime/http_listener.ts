@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { createServer } from "node:https";
+import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
@@ -134,44 +134,117 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-async function listenTls(options: ListenOptions, pem: PemPair): Promise<HttpListener> {
+/** How often HTTPS checks that it still accepts connections, and how long an accept may take. */
+const ACCEPT_CHECK_INTERVAL_MS = 5_000;
+const ACCEPT_CHECK_TIMEOUT_MS = 2_000;
+
+/**
+ * HTTPS over `node:https`. When accepting fails (the process is out of file descriptors), the
+ * `node:https` server of Deno 2.9.6 stops accepting for good, with no error and no event. So every
+ * few seconds the listener connects to itself: if no connection arrives within two seconds, it
+ * stops listening on the dead server (whose open connections go on being served) and listens again
+ * with a new one. `tests/fd_limit_test.ts` runs into the limit on purpose.
+ */
+async function listenTls(options: ListenOptions, first: PemPair): Promise<HttpListener> {
   const onError = options.onError ?? (() => {});
-  const server = createServer({ cert: pem.cert, key: pem.key }, (req, res) => {
-    serveNodeRequest(req, res, options.handler).catch((error) => {
-      onError(error);
-      res.destroy();
-    });
-  });
+  const report = options.onAcceptTrouble ?? (() => {});
+  let pem = first;
   // Every TCP connection, also those still in the TLS handshake, which the HTTP layer does not
   // know of yet and `closeAllConnections` would leave open.
   const sockets = new Set<Socket>();
-  server.on("connection", (socket: Socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen({ host: options.hostname, port: options.port, ipv6Only: false }, () => {
-      server.off("error", reject);
-      resolve();
+  let lastAcceptAt = 0;
+  const listen = async (port: number): Promise<Server> => {
+    const server = createServer({ cert: pem.cert, key: pem.key }, (req, res) => {
+      serveNodeRequest(req, res, options.handler).catch((error) => {
+        onError(error);
+        res.destroy();
+      });
     });
-  });
-  const bound = server.address() as AddressInfo;
+    server.on("connection", (socket: Socket) => {
+      lastAcceptAt = performance.now();
+      sockets.add(socket);
+      socket.once("close", () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ host: options.hostname, port, ipv6Only: false }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    return server;
+  };
+  // The server listening now (at most one; none while listening again fails), and the ones that
+  // stopped accepting: closed, they still serve the connections they had until those end.
+  const servers = [await listen(options.port)];
+  const retired: { server: Server; closed: Promise<void> }[] = [];
+  const bound = servers[0].address() as AddressInfo;
+  let stopping = false;
+
+  /** Whether a connection of our own is accepted in time; `null` when we cannot even try. */
+  const accepts = async (): Promise<boolean | null> => {
+    const since = performance.now();
+    let probe: Deno.Conn;
+    try {
+      probe = await Deno.connect({ hostname: loopbackFor(bound.address), port: bound.port });
+    } catch {
+      return null;
+    }
+    try {
+      for (let waited = 0; waited < ACCEPT_CHECK_TIMEOUT_MS; waited += 50) {
+        if (lastAcceptAt >= since) return true;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return lastAcceptAt >= since;
+    } finally {
+      probe.close();
+    }
+  };
+  const check = async () => {
+    try {
+      if (servers.length > 0) {
+        if (await accepts() !== false || stopping) return;
+        report(`stopped accepting connections on port ${bound.port}; listening again`);
+        retired.push(closeServer(servers.pop()!));
+      }
+      const server = await listen(bound.port);
+      // A shutdown that began meanwhile has closed the others already.
+      if (stopping) server.close();
+      else servers.push(server);
+      report(`listening again on port ${bound.port}`);
+    } catch (error) {
+      report(`could not listen again on port ${bound.port} yet: ${messageOf(error)}`);
+    }
+  };
+  // The check under way, if any: one at a time, and a shutdown waits for it.
+  let checking: Promise<void> | null = null;
+  const watchdog = setInterval(() => {
+    if (checking !== null || stopping) return;
+    checking = check().finally(() => checking = null);
+  }, ACCEPT_CHECK_INTERVAL_MS);
+  Deno.unrefTimer(watchdog);
+
   return {
     addr: { transport: "tcp", hostname: bound.address, port: bound.port },
     scheme: "https",
     setCertificate(next) {
-      server.setSecureContext({ cert: next.cert, key: next.key });
+      pem = next;
+      for (const server of servers) server.setSecureContext({ cert: next.cert, key: next.key });
     },
     async shutdown(timeoutMs) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      stopping = true;
+      clearInterval(watchdog);
+      await checking;
+      const all = [...retired, ...servers.map(closeServer)];
+      const closed = Promise.all(all.map(({ closed }) => closed)).then(() => {});
       // Connections that finish their request become idle; close them as they do.
-      server.closeIdleConnections();
-      const sweeper = setInterval(() => server.closeIdleConnections(), 50);
+      const closeIdle = () => all.forEach(({ server }) => server.closeIdleConnections());
+      closeIdle();
+      const sweeper = setInterval(closeIdle, 50);
       try {
         const inTime = await withDeadline(closed, timeoutMs);
         if (!inTime) {
-          server.closeAllConnections();
+          all.forEach(({ server }) => server.closeAllConnections());
           for (const socket of sockets) socket.destroy();
           await closed;
         }
@@ -181,6 +254,18 @@ async function listenTls(options: ListenOptions, pem: PemPair): Promise<HttpList
       }
     },
   };
+}
+
+/** Stops `server` listening; `closed` settles once its last connection has ended. */
+function closeServer(server: Server): { server: Server; closed: Promise<void> } {
+  return { server, closed: new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** The address to reach a listener bound to `address` from the same host. */
+function loopbackFor(address: string): string {
+  if (address === "0.0.0.0") return "127.0.0.1";
+  if (address === "::" || address === "::0") return "::1";
+  return address;
 }
 
 /** Only a plain host (name, IPv4, bracketed IPv6, optional port) is copied into the URL. */
