@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { messageOf } from "./src/core/error_message.ts";
 import { ConfigError } from "./src/config.ts";
 import { CliError, HELP_TEXT, loadConfigFile, parseCli, VERSION_TEXT } from "./src/runtime/cli.ts";
 import { createLogger, type Logger } from "./src/runtime/logger.ts";
@@ -61,7 +62,7 @@ async function main(args: string[]): Promise<void> {
       } catch (error) {
         activeLogger.log(
           "error",
-          `shutdown failed: ${error instanceof Error ? error.message : error}`,
+          `shutdown failed: ${messageOf(error)}`,
         );
         code = EXIT_INTERRUPTED;
       }
@@ -78,7 +79,7 @@ async function main(args: string[]): Promise<void> {
   } catch (error) {
     logger?.close();
     if (error instanceof ConfigError) fail(error.message);
-    fail(error instanceof Error ? error.message : String(error));
+    fail(messageOf(error));
   }
 }
 

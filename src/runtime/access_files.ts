@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { messageOf } from "../core/error_message.ts";
 import type { Passkeys } from "../core/passkeys.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "./logger.ts";
@@ -98,8 +99,4 @@ async function loadPasskeysOf(config: Config, logger: Logger): Promise<Passkeys 
   }
   logger.log("startup", `${passkeys.size} passkeys loaded from ${config.passkeys}`);
   return passkeys;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { messageOf } from "../core/error_message.ts";
 import { join } from "node:path";
 import { Allowlist, type TorrentInfo } from "../core/allowlist.ts";
 import type { ByteString } from "../protocol/byte_string.ts";
@@ -185,8 +186,4 @@ function isTorrentName(name: string): boolean {
 /** Code-unit order, so the load order (and which duplicate wins) never depends on the locale. */
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -7,6 +7,7 @@
  */
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
+import { messageOf } from "../core/error_message.ts";
 import {
   type Config,
   ConfigError,
@@ -129,6 +130,6 @@ function readFailure(error: unknown): string {
   if (error instanceof Deno.errors.IsADirectory) return "is a directory";
   if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (error instanceof Deno.errors.NotCapable) return "no read permission (run with --allow-read)";
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return message.split("\n")[0];
 }

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { messageOf } from "../core/error_message.ts";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -127,11 +128,6 @@ function listenPlain(options: ListenOptions): HttpListener {
       return withDeadline(Promise.all(all).then(() => {}), timeoutMs);
     },
   };
-}
-
-/** An error's message, or the value as text. */
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** How often HTTPS checks that it still accepts connections, and how long an accept may take. */

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { messageOf } from "../core/error_message.ts";
 
 /**
  * What a line is about. The first five are the original's: `startup`, `client` (an announce),
@@ -63,7 +64,7 @@ export function createLogger(options: LoggerOptions): Logger {
     try {
       sink = Deno.openSync(options.path, { write: true, append: true, create: true });
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = messageOf(error);
       throw new Error(`cannot open log file "${options.path}": ${reason}`, { cause: error });
     }
   }
@@ -155,7 +156,7 @@ class BufferedLogger implements Logger {
       // say so once on stderr when that is not where the failure was (every 200 ms would spam).
       if (this.#path !== null && !this.#reportedFailure) {
         this.#reportedFailure = true;
-        const reason = error instanceof Error ? error.message : String(error);
+        const reason = messageOf(error);
         const line = formatLogLine(this.#now(), "error", `log file "${this.#path}": ${reason}`);
         try {
           Deno.stderr.writeSync(ENCODER.encode(line + "\n"));

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { oneLineMessageOf } from "../core/error_message.ts";
 import { CountJournal, exportSwarms, importSwarms, type SwarmRow } from "../core/swarm_state.ts";
 import type { Tracker } from "../core/tracker.ts";
 import type { ByteString } from "../protocol/byte_string.ts";
@@ -103,7 +104,7 @@ export class StateKeeper {
       this.#store.saveAll(rows, held);
       logger.log("startup", `state saved to ${this.#store.path}: ${swarms} swarms, ${peers} peers`);
     } catch (error) {
-      logger.log("error", `cannot save state to ${this.#store.path}: ${messageOf(error)}`);
+      logger.log("error", `cannot save state to ${this.#store.path}: ${oneLineMessageOf(error)}`);
     }
     try {
       this.#store.close();
@@ -124,14 +125,10 @@ export class StateKeeper {
       if (!this.#failing) {
         this.#options.logger.log(
           "error",
-          `cannot write counts to ${store.path}, retrying every second: ${messageOf(error)}`,
+          `cannot write counts to ${store.path}, retrying every second: ${oneLineMessageOf(error)}`,
         );
         this.#failing = true;
       }
     }
   }
-}
-
-function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replaceAll("\n", " ");
 }

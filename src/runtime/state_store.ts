@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { oneLineMessageOf } from "../core/error_message.ts";
 import { existsSync, renameSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import type { CountChanges, SwarmRow } from "../core/swarm_state.ts";
@@ -66,7 +67,7 @@ export function openStateStore(path: string, options: OpenStateOptions): OpenedS
   try {
     return openAndRead(path);
   } catch (error) {
-    const reason = messageOf(error);
+    const reason = oneLineMessageOf(error);
     if (/database is locked/i.test(reason)) {
       logger.log("error", `state file ${path} is in use by another process: running without one`);
       return null;
@@ -82,7 +83,7 @@ export function openStateStore(path: string, options: OpenStateOptions): OpenedS
       logger.log(
         "error",
         `state file ${path} is unreadable (${reason}) and cannot be moved aside ` +
-          `(${messageOf(moveError)}): running without one`,
+          `(${oneLineMessageOf(moveError)}): running without one`,
       );
       return null;
     }
@@ -93,7 +94,7 @@ export function openStateStore(path: string, options: OpenStateOptions): OpenedS
     try {
       return openAndRead(path);
     } catch (retryError) {
-      logger.log("error", `cannot create state file ${path}: ${messageOf(retryError)}`);
+      logger.log("error", `cannot create state file ${path}: ${oneLineMessageOf(retryError)}`);
       return null;
     }
   }
@@ -259,8 +260,4 @@ function moveAside(path: string, aside: string): void {
 /** `20260126T140115Z`: sorts by time and is safe in a file name. */
 function timestamp(now: number): string {
   return new Date(now).toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "");
-}
-
-function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replaceAll("\n", " ");
 }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { oneLineMessageOf } from "../core/error_message.ts";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 
 /** A checked certificate and key, with what the log says about them. */
@@ -33,13 +34,13 @@ export async function loadTlsCertificate(
   try {
     leaf = new X509Certificate(cert);
   } catch (error) {
-    throw new Error(`"${certPath}" is not a PEM certificate: ${messageOf(error)}`);
+    throw new Error(`"${certPath}" is not a PEM certificate: ${oneLineMessageOf(error)}`);
   }
   let privateKey;
   try {
     privateKey = createPrivateKey(key);
   } catch (error) {
-    throw new Error(`"${keyPath}" is not a PEM private key: ${messageOf(error)}`);
+    throw new Error(`"${keyPath}" is not a PEM private key: ${oneLineMessageOf(error)}`);
   }
   if (!leaf.checkPrivateKey(privateKey)) {
     throw new Error(`the key in "${keyPath}" does not belong to the certificate in "${certPath}"`);
@@ -63,11 +64,7 @@ async function readPem(path: string, what: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (error) {
-    const reason = error instanceof Deno.errors.NotFound ? "no such file" : messageOf(error);
+    const reason = error instanceof Deno.errors.NotFound ? "no such file" : oneLineMessageOf(error);
     throw new Error(`cannot read TLS ${what} "${path}": ${reason}`, { cause: error });
   }
-}
-
-function messageOf(error: unknown): string {
-  return (error instanceof Error ? error.message : String(error)).replaceAll("\n", " ");
 }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { messageOf } from "../core/error_message.ts";
 import { Allowlist, diffAllowlists } from "../core/allowlist.ts";
 import type { Passkeys } from "../core/passkeys.ts";
 import { RateLimiter } from "../core/rate_limiter.ts";
@@ -310,8 +311,4 @@ async function loadListLogged(
 
 function formatHost(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { messageOf } from "../core/error_message.ts";
 import { MAX_REQUEST_BYTES } from "../protocol/udp_packet.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { UdpHandler } from "./handler.ts";
@@ -146,8 +147,4 @@ function pause(ms: number, wakers: Set<() => void>): Promise<void> {
     const timer = setTimeout(done, ms);
     wakers.add(done);
   });
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
