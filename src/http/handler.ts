@@ -86,8 +86,7 @@ export type HttpHandler = (request: Request, info: ConnectionInfo) => Response;
 /**
  * The headers of every bencoded reply, one `Headers` shared by all of them: `new Response` copies
  * a `Headers`' entries as they are, where a plain object is validated and normalised key by key on
- * every reply (README, "Performance"). Nothing
- * writes to it after this line.
+ * every reply (README, "Performance"). Nothing writes to it after this line.
  */
 const BENCODE_HEADERS = new Headers({ "content-type": "text/plain; charset=iso-8859-1" });
 /** The init of a bencoded 200 reply, shared for the same reason. */

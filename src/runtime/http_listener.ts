@@ -45,8 +45,8 @@ export interface ListenOptions {
   /** Told about a request the HTTPS adapter could not hand to the handler. @default ignore */
   onError?: (error: unknown) => void;
   /**
-   * Told, in one line, when plain HTTP stops accepting connections (out of file descriptors) and
-   * when it listens again. @default ignore
+   * Told, in one line, when the listener stops accepting connections (out of file descriptors)
+   * and when it listens again. @default ignore
    */
   onAcceptTrouble?: (message: string) => void;
 }
@@ -87,8 +87,10 @@ function listenPlain(options: ListenOptions): HttpListener {
   const report = options.onAcceptTrouble ?? (() => {});
   const serve = (port: number) =>
     Deno.serve({ hostname: options.hostname, port, onListen: () => {} }, options.handler);
-  const servers = [serve(options.port)];
-  const addr = servers[0].addr;
+  // Every server started, the failed ones too: each still serves the connections it had.
+  const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
+  const first = serve(options.port);
+  const addr = first.addr;
   let stopping = false;
   let retry: ReturnType<typeof setTimeout> | undefined;
   const relisten = (delayMs: number) => {
@@ -111,7 +113,7 @@ function listenPlain(options: ListenOptions): HttpListener {
       relisten(RELISTEN_FIRST_MS);
     });
   };
-  watch(servers.pop()!);
+  watch(first);
   return {
     addr,
     scheme: "http",
