@@ -142,14 +142,16 @@ Deno.test("PeerTable remembers a connection address only for peers that have one
   assert.equal(table.connectionAddressOf(id20("c")), null);
 });
 
-Deno.test("PeerTable keeps every field of a record through swaps and removals", () => {
+Deno.test("PeerTable keeps every field, endpoint and id of a peer together through swaps and removals", () => {
+  // A block keeps its endpoints apart from its record bodies (peer_records.ts): every move must
+  // carry both. Each peer has an address and port of its own, so a half-moved peer shows.
   const random = seededRandom(17);
   for (const family of [4, 16] as const) {
     const table = new PeerTable(family, 11);
-    const expected = new Map<string, PeerRecord>();
-    const address = family === 4 ? ip("10.0.0.1") : ip("2001:db8::1");
+    const expected = new Map<string, { fields: PeerRecord; address: Uint8Array; port: number }>();
     for (let step = 0; step < 3000; step++) {
-      const peer = `r${Math.floor(random() * 60)}`;
+      const n = Math.floor(random() * 60);
+      const peer = `r${n}`;
       const slot = table.find(id20(peer));
       if (random() < 0.2) {
         if (slot >= 0) table.remove(slot);
@@ -166,13 +168,54 @@ Deno.test("PeerTable keeps every field of a record through swaps and removals", 
         downloaded: Math.floor(random() * 0xff_ffff),
         agent: Math.floor(random() * 4096),
       };
-      if (slot >= 0) table.update(slot, address, 1, fields);
-      else table.insert(id20(peer), address, 1, fields);
-      expected.set(peer, fields);
+      const address = family === 4 ? ip(`10.0.${step & 0xff}.${n}`) : ip(`2001:db8::${step}:${n}`);
+      const port = 1 + Math.floor(random() * 65535);
+      if (slot >= 0) table.update(slot, address, port, fields);
+      else table.insert(id20(peer), address, port, fields);
+      expected.set(peer, { fields, address, port });
     }
     assert.equal(table.count, expected.size);
-    for (const [peer, fields] of expected) {
-      assert.deepEqual(table.recordOf(table.find(id20(peer))), fields, `${peer}, IPv${family}`);
+    for (const [peer, { fields, address, port }] of expected) {
+      const slot = table.find(id20(peer));
+      assert.deepEqual(table.recordOf(slot), fields, `${peer}, IPv${family}`);
+      assert.deepEqual([...table.addressOf(slot)], [...address], `${peer}, IPv${family}`);
+      assert.equal(table.portOf(slot), port, `${peer}, IPv${family}`);
+      assert.equal(table.peerIdOf(slot), id20(peer));
+    }
+  }
+});
+
+Deno.test("PeerTable.sample() keeps each endpoint with its peer id across blocks, both families", () => {
+  for (const family of [4, 16] as const) {
+    const table = new PeerTable(family, 7);
+    const entry = family + 2;
+    // 37 peers: five blocks of 8 and a partial one; seeders too, so runs start mid-block.
+    for (let i = 0; i < 37; i++) {
+      const address = family === 4 ? ip(`10.0.0.${i}`) : ip(`2001:db8::${i.toString(16)}`);
+      table.insert(id20(`s${i}`), address, 1000 + i, record(i % 3 === 0 ? SEEDER : 0));
+    }
+    for (let seed = 1; seed <= 20; seed++) {
+      const want = 1 + (seed * 7) % 36;
+      const out = new Uint8Array(want * entry);
+      const ids = new Uint8Array(want * 20);
+      const exclude = table.find(id20(`s${seed}`));
+      const got = table.sample(
+        { from: 0, to: table.count, want, exclude, random: seededRandom(seed) },
+        out,
+        0,
+        ids,
+      );
+      assert.equal(got, want);
+      const seen = new Set<number>();
+      for (let i = 0; i < got; i++) {
+        const port = (out[i * entry + family] << 8) | out[i * entry + family + 1];
+        const n = port - 1000;
+        assert.equal(out[i * entry + family - 1], n, "the address belongs to the port's peer");
+        assert.equal(String.fromCharCode(...ids.subarray(i * 20, i * 20 + 20)), id20(`s${n}`));
+        assert.notEqual(n, seed, "the excluded peer is never sampled");
+        seen.add(n);
+      }
+      assert.equal(seen.size, got, "no peer twice");
     }
   }
 });

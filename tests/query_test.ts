@@ -257,3 +257,25 @@ Deno.test({
     assert.equal(rawQueryOf(url), "");
   },
 });
+
+Deno.test("parseQuery() reads a 0x80-0xff char where UTF-8 would overflow the reused buffer", () => {
+  // Queries are copied to bytes by UTF-8 encoding; a char from 0x80 to 0xff takes two bytes there,
+  // so a query of exactly the buffer's size (8 KiB) ending in one did not fit: it must still be
+  // read char by char as bytes, not cut or mistaken for ASCII.
+  for (const length of [8 * 1024 - 1, 8 * 1024, 8 * 1024 + 1, 70_000]) {
+    const query = "a=" + "x".repeat(length - 6) + "\xe9%41";
+    assert.equal(query.length, length);
+    const params = parseQuery(query);
+    assert.notEqual(params, null, `length ${length}`);
+    assert.equal(params![0].value, "x".repeat(length - 6) + "\xe9A", `length ${length}`);
+  }
+});
+
+Deno.test("parseQuery() is unaffected by a longer query parsed before it", () => {
+  // A query past the reused buffer gets buffers of its own; the next short one uses the reused
+  // buffer again and must not see bytes left from earlier queries.
+  assert.equal(parseQuery("k=" + "%41".repeat(20_000))![0].value, "A".repeat(20_000));
+  assert.deepEqual(parseQuery("k=%42"), [{ key: "k", value: "B" }]);
+  assert.deepEqual(parseQuery("a=1&b"), [{ key: "a", value: "1" }, { key: "b", value: "" }]);
+  assert.equal(parseQuery("k=%4"), null);
+});

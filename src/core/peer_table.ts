@@ -40,8 +40,9 @@ export {
 const AGENT = layout.AGENT;
 const BLOCK_RECORDS = layout.BLOCK_RECORDS;
 const BLOCK_SHIFT = layout.BLOCK_SHIFT;
+const BODY_SIZE = layout.BODY_SIZE;
 const DOWNLOADED = layout.DOWNLOADED;
-const ENDPOINT = layout.ENDPOINT;
+const FLAGS = layout.FLAGS;
 const KEY_HASH = layout.KEY_HASH;
 const LEFT = layout.LEFT;
 const PAGE_BLOCKS = layout.PAGE_BLOCKS;
@@ -60,9 +61,13 @@ const MIN_INDEX = 32;
 /** For tables made without pools (tests). */
 let sharedPools: RecordPools | null = null;
 
-/** Where `#locate` leaves the page and byte offset of a slot (no table keeps them). */
+/**
+ * Where `#locate` leaves the page of a slot and the byte offsets of its body and its endpoint
+ * (no table keeps them).
+ */
 let locatedPage = 0;
 let locatedAt = 0;
+let locatedEndpoint = 0;
 
 /** The peers of one swarm in one address family (4 or 16 address bytes). */
 export class PeerTable {
@@ -231,7 +236,6 @@ export class PeerTable {
     const take = Math.min(want, available);
     const start = take === available ? 0 : Math.floor(range.random() * size);
     const entry = this.#pool.endpointSize;
-    const recordSize = this.#pool.recordSize;
     let written = 0;
     let slot = from + start;
     while (written < take) {
@@ -240,19 +244,22 @@ export class PeerTable {
         slot++;
         continue;
       }
-      // A run of slots in one block lies at one stride in one page: locate it once. Bytes are
-      // copied in loops, as a view and a `set` per peer cost more than the copy itself.
+      // A run of slots in one block has its endpoints side by side: locate it once and copy
+      // them in one loop, as a view and a `set` cost more than the copy itself.
       let end = Math.min((slot | (BLOCK_RECORDS - 1)) + 1, to, slot + take - written);
       if (exclude >= slot && exclude < end) end = exclude;
       const bytes = this.#bytesOf(slot);
-      for (let at = locatedAt; slot < end; slot++, at += recordSize, written++) {
-        const target = offset + written * entry;
-        for (let i = 0; i < entry; i++) out[target + i] = bytes[at + ENDPOINT + i];
-        if (ids !== null) {
-          const idTarget = (offset / entry + written) * 20;
+      const runBytes = (end - slot) * entry;
+      const target = offset + written * entry;
+      for (let i = 0; i < runBytes; i++) out[target + i] = bytes[locatedEndpoint + i];
+      if (ids !== null) {
+        for (let at = locatedAt, n = written; n < written + end - slot; n++, at += BODY_SIZE) {
+          const idTarget = (offset / entry + n) * 20;
           for (let i = 0; i < 20; i++) ids[idTarget + i] = bytes[at + PEER_ID + i];
         }
       }
+      written += end - slot;
+      slot = end;
     }
     return written;
   }
@@ -269,20 +276,20 @@ export class PeerTable {
   /** The listed address bytes of `slot` (a copy). */
   addressOf(slot: number): Uint8Array {
     const bytes = this.#bytesOf(slot);
-    return bytes.slice(locatedAt + ENDPOINT, locatedAt + ENDPOINT + this.#pool.addressLength);
+    return bytes.slice(locatedEndpoint, locatedEndpoint + this.#pool.addressLength);
   }
 
   /** The listed port of `slot`. */
   portOf(slot: number): number {
     const bytes = this.#bytesOf(slot);
-    const at = locatedAt + ENDPOINT + this.#pool.addressLength;
+    const at = locatedEndpoint + this.#pool.addressLength;
     return (bytes[at] << 8) | bytes[at + 1];
   }
 
   /** True when `slot` lists exactly this address. */
   hasAddress(slot: number, address: Uint8Array): boolean {
     const bytes = this.#bytesOf(slot);
-    const at = locatedAt + ENDPOINT;
+    const at = locatedEndpoint;
     for (let i = 0, n = this.#pool.addressLength; i < n; i++) {
       if (bytes[at + i] !== address[i]) return false;
     }
@@ -298,7 +305,7 @@ export class PeerTable {
     const floats = pool.floats[locatedPage];
     return {
       seenAt: pool.words[locatedPage][(at + SEEN_AT) >> 2],
-      flags: bytes[at + this.#pool.flagsAt],
+      flags: bytes[at + FLAGS],
       keyHash: pool.signed[locatedPage][(at + KEY_HASH) >> 2],
       left: floats[(at + LEFT) >> 2],
       uploaded: floats[(at + UPLOADED) >> 2],
@@ -310,7 +317,7 @@ export class PeerTable {
   /** Flags of `slot` (cheaper than `recordOf` on the hot path). */
   flagsOf(slot: number): number {
     const bytes = this.#bytesOf(slot);
-    return bytes[locatedAt + this.#pool.flagsAt];
+    return bytes[locatedAt + FLAGS];
   }
 
   /** Interned user agent id of `slot` (cheaper than `recordOf`). */
@@ -340,12 +347,15 @@ export class PeerTable {
     return this.#connectionAddresses?.get(peerId) ?? null;
   }
 
-  /** Points `locatedPage` and `locatedAt` at the record of `slot`. */
+  /** Points `locatedPage`, `locatedAt` and `locatedEndpoint` at the record of `slot`. */
   #locate(slot: number): void {
     const block = this.#blocks[slot >> BLOCK_SHIFT];
+    const pool = this.#pool;
     locatedPage = block >> PAGE_SHIFT;
-    const record = ((block & (PAGE_BLOCKS - 1)) << BLOCK_SHIFT) | (slot & (BLOCK_RECORDS - 1));
-    locatedAt = record * this.#pool.recordSize;
+    const blockAt = (block & (PAGE_BLOCKS - 1)) * pool.blockSize;
+    const inBlock = slot & (BLOCK_RECORDS - 1);
+    locatedEndpoint = blockAt + inBlock * pool.endpointSize;
+    locatedAt = blockAt + pool.bodiesAt + inBlock * BODY_SIZE;
   }
 
   /** `#locate(slot)`, returning the bytes of its page. */
@@ -361,7 +371,7 @@ export class PeerTable {
 
   #writeEndpoint(slot: number, address: Uint8Array, port: number): void {
     const bytes = this.#bytesOf(slot);
-    const at = locatedAt + ENDPOINT;
+    const at = locatedEndpoint;
     const length = this.#pool.addressLength;
     for (let i = 0; i < length; i++) bytes[at + i] = address[i];
     bytes[at + length] = port >> 8;
@@ -375,7 +385,7 @@ export class PeerTable {
     const bytes = pool.bytes[locatedPage];
     const floats = pool.floats[locatedPage];
     pool.words[locatedPage][(at + SEEN_AT) >> 2] = record.seenAt;
-    bytes[at + this.#pool.flagsAt] = record.flags;
+    bytes[at + FLAGS] = record.flags;
     if (record.flags & PARTIAL_SEED) this.#partials++;
     pool.signed[locatedPage][(at + KEY_HASH) >> 2] = record.keyHash;
     // Rounded to float32 (see the module doc): shown on /stats, never compared.
@@ -399,18 +409,27 @@ export class PeerTable {
     const index = this.#index;
     const cellA = index === null ? -1 : this.#cellOf(index, a);
     const cellB = index === null ? -1 : this.#cellOf(index, b);
-    const scratch = this.#pool.scratch;
-    const n = this.#pool.recordSize >> 2;
+    const pool = this.#pool;
+    const scratch = pool.scratch;
+    const scratchEndpoint = pool.scratchEndpoint;
     // As 32-bit words: copying the floats as floats could rewrite a NaN's bits.
     this.#locate(a);
-    let words = this.#pool.words[locatedPage];
+    let words = pool.words[locatedPage];
+    let bytes = pool.bytes[locatedPage];
     let at = locatedAt >> 2;
-    for (let i = 0; i < n; i++) scratch[i] = words[at + i];
+    for (let i = 0; i < scratch.length; i++) scratch[i] = words[at + i];
+    for (let i = 0; i < scratchEndpoint.length; i++) {
+      scratchEndpoint[i] = bytes[locatedEndpoint + i];
+    }
     this.#copy(b, a);
     this.#locate(b);
-    words = this.#pool.words[locatedPage];
+    words = pool.words[locatedPage];
+    bytes = pool.bytes[locatedPage];
     at = locatedAt >> 2;
-    for (let i = 0; i < n; i++) words[at + i] = scratch[i];
+    for (let i = 0; i < scratch.length; i++) words[at + i] = scratch[i];
+    for (let i = 0; i < scratchEndpoint.length; i++) {
+      bytes[locatedEndpoint + i] = scratchEndpoint[i];
+    }
     if (index !== null) {
       index[cellA] = b + 1;
       index[cellB] = a + 1;
@@ -424,16 +443,21 @@ export class PeerTable {
     this.#copy(from, to);
   }
 
-  /** Copies the record of `from` over `to`, as 32-bit words; the index is the caller's. */
+  /** Copies the record of `from` over `to` (the body as 32-bit words); the index is the caller's. */
   #copy(from: number, to: number): void {
+    const pool = this.#pool;
     this.#locate(from);
-    const source = this.#pool.words[locatedPage];
+    const source = pool.words[locatedPage];
+    const sourceBytes = pool.bytes[locatedPage];
     const sourceAt = locatedAt >> 2;
+    const sourceEndpoint = locatedEndpoint;
     this.#locate(to);
-    const target = this.#pool.words[locatedPage];
+    const target = pool.words[locatedPage];
+    const targetBytes = pool.bytes[locatedPage];
     const targetAt = locatedAt >> 2;
-    for (let i = 0, n = this.#pool.recordSize >> 2; i < n; i++) {
-      target[targetAt + i] = source[sourceAt + i];
+    for (let i = 0; i < BODY_SIZE >> 2; i++) target[targetAt + i] = source[sourceAt + i];
+    for (let i = 0; i < pool.endpointSize; i++) {
+      targetBytes[locatedEndpoint + i] = sourceBytes[sourceEndpoint + i];
     }
   }
 

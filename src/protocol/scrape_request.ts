@@ -8,9 +8,10 @@ import { ClientError } from "../core/client_error.ts";
 import type { ByteString } from "./byte_string.ts";
 import { twentyBytes } from "./announce_request.ts";
 import {
+  decodedString,
   isWellEscaped,
   pairBounds,
-  percentDecode,
+  queryBytes,
   rawQueryEnd,
   rawQueryStart,
   scanPair,
@@ -38,8 +39,10 @@ export function parseScrapeUrl(url: string): ByteString[] | null {
   return parseScrapeRange(url, rawQueryStart(url, end), end);
 }
 
-/** Parses `query[from, end)`. */
-function parseScrapeRange(query: string, from: number, end: number): ByteString[] | null {
+/** Parses `text[from, end)`. */
+function parseScrapeRange(text: string, from: number, end: number): ByteString[] | null {
+  const query = queryBytes(text, from, end);
+  if (query === null) throw malformed();
   // A malformed escape anywhere outranks a bad hash, so the values are checked in query order
   // only once every escape of the query has proved sound.
   const values: ByteString[] = [];
@@ -50,19 +53,17 @@ function parseScrapeRange(query: string, from: number, end: number): ByteString[
     if (keyEnd === keyStart && valueStart === -1) continue;
     let isHash: boolean;
     if (pair.keyEscaped) {
-      const key = percentDecode(query, keyStart, keyEnd);
+      const key = decodedString(query, keyStart, keyEnd, true);
       if (key === null) throw malformed();
       isHash = key === INFO_HASH;
-    } else isHash = keyEnd - keyStart === INFO_HASH.length && query.startsWith(INFO_HASH, keyStart);
+    } else isHash = keyEnd - keyStart === INFO_HASH.length && isInfoHashAt(query, keyStart);
     if (!isHash) {
       if (pair.valueEscaped && !isWellEscaped(query, valueStart, valueEnd)) throw malformed();
       continue;
     }
     const value = valueStart === -1
       ? ""
-      : pair.valueEscaped
-      ? percentDecode(query, valueStart, valueEnd)
-      : query.slice(valueStart, valueEnd);
+      : decodedString(query, valueStart, valueEnd, pair.valueEscaped);
     if (value === null) throw malformed();
     values.push(value);
   }
@@ -76,6 +77,14 @@ function parseScrapeRange(query: string, from: number, end: number): ByteString[
     }
   }
   return hashes.size === 0 ? null : [...hashes];
+}
+
+/** True when `info_hash` is written in `bytes` at `start`. */
+function isInfoHashAt(bytes: Uint8Array, start: number): boolean {
+  for (let i = 0; i < INFO_HASH.length; i++) {
+    if (bytes[start + i] !== INFO_HASH.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function malformed(): ClientError {
