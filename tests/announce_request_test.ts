@@ -313,6 +313,18 @@ Deno.test("parseAnnounceQuery() keeps key and trackerid of up to 64 bytes", () =
   assert.equal(parse(query("key=")).key, "");
 });
 
+Deno.test("parseAnnounceQuery() reads a key of every length to 64 bytes, plain and escaped", () => {
+  // Short keys are built a char at a time and 20-byte ones in one call: each length must agree.
+  for (let length = 1; length <= 64; length++) {
+    const key = Array.from({ length }, (_, i) => String.fromCharCode(0x30 + ((i * 7) % 75))).join(
+      "",
+    );
+    const escaped = [...key].map((char) => "%" + char.charCodeAt(0).toString(16)).join("");
+    assert.equal(parse(query(`key=${encodeURIComponent(key)}`)).key, key, `length ${length}`);
+    assert.equal(parse(query(`key=${escaped}`)).key, key, `length ${length}, escaped`);
+  }
+});
+
 Deno.test("parseAnnounceQuery() rejects a key longer than 64 bytes", () => {
   assertRefused(query(`key=${"k".repeat(65)}`), "key is longer than 64 bytes");
   // Length counts decoded bytes: 33 escapes are 99 chars of query but 33 bytes.

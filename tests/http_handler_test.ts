@@ -33,6 +33,22 @@ Deno.test("createHttpHandler() answers an announce without a socket, unmapping t
   assert.equal(reply.get("complete"), 1);
 });
 
+Deno.test("createHttpHandler() sends every bencoded reply as text/plain, failures and scrapes too", async () => {
+  // Exactly `text/plain` (opentracker's): Deno sends that value on its static response path.
+  const handler = createHttpHandler({
+    tracker: new Tracker({ expirySeconds: 60 }),
+    settings: SETTINGS,
+    logger: createMemoryLogger(),
+    version: "test",
+  });
+  for (const target of [`/announce?${QUERY}`, "/announce?port=1", `/scrape?${QUERY}`]) {
+    const response = handler(new Request(`http://tracker${target}`), INFO);
+    assert.equal(response.headers.get("content-type"), "text/plain", target);
+    assert.equal(response.status, 200, target);
+    await response.arrayBuffer();
+  }
+});
+
 Deno.test("createHttpHandler() logs a bug and answers 500 with a bencoded internal error", async () => {
   const logger = createMemoryLogger();
   const handler = createHttpHandler({

@@ -251,7 +251,13 @@ export class PeerTable {
       const bytes = this.#bytesOf(slot);
       const runBytes = (end - slot) * entry;
       const target = offset + written * entry;
-      for (let i = 0; i < runBytes; i++) out[target + i] = bytes[locatedEndpoint + i];
+      // Two bytes a step: endpoints are 6 or 18 bytes, and this loop is most of a reply's cost
+      // in the core (`sample` of 50 peers 0.55 µs before, 0.38 µs after; tests/bench/README.md).
+      const source = locatedEndpoint;
+      for (let i = 0; i < runBytes; i += 2) {
+        out[target + i] = bytes[source + i];
+        out[target + i + 1] = bytes[source + i + 1];
+      }
       if (ids !== null) {
         for (let at = locatedAt, n = written; n < written + end - slot; n++, at += BODY_SIZE) {
           const idTarget = (offset / entry + n) * 20;

@@ -25,6 +25,8 @@ const AMPERSAND = 38;
 const EQUALS = 61;
 const PERCENT = 37;
 
+/** Longest value `byteStringOf` builds a char at a time. */
+const SHORT_STRING = 16;
 /** Bytes of the reused buffers; a longer query gets buffers of its own, which are not kept. */
 const KEPT_CAPACITY = 8 * 1024;
 const encoder = new TextEncoder();
@@ -84,9 +86,18 @@ export function decodeEscapes(
   return n;
 }
 
-/** `bytes[start, end)` as a byte string; twenty bytes (a hash, a peer id) on the fast path. */
+/**
+ * `bytes[start, end)` as a byte string. Twenty bytes (a hash, a peer id) take one call, and short
+ * values (a client's `key`, eight hex digits from libtorrent) a char at a time: the general path's
+ * view and `apply` cost more than the string itself.
+ */
 export function byteStringOf(bytes: Uint8Array, start: number, end: number): ByteString {
-  return end - start === 20 ? byteString20(bytes, start) : bytesToByteString(bytes, start, end);
+  const length = end - start;
+  if (length === 20) return byteString20(bytes, start);
+  if (length > SHORT_STRING) return bytesToByteString(bytes, start, end);
+  let text = "";
+  for (let i = start; i < end; i++) text += String.fromCharCode(bytes[i]);
+  return text;
 }
 
 /**

@@ -43,7 +43,7 @@ const ANNOUNCES = Array.from({ length: 1024 }, () => request(workload.nextAnnoun
 const SCRAPES = Array.from({ length: 1024 }, () => request(workload.nextScrape().target));
 
 const FLOOR_BODY = floorReply();
-const FLOOR_HEADERS = { "content-type": "text/plain; charset=iso-8859-1" };
+const FLOOR_HEADERS = { "content-type": "text/plain" };
 const floor = (_request: Request) => new Response(FLOOR_BODY, { headers: FLOOR_HEADERS });
 
 let next = 0;

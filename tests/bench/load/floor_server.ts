@@ -100,7 +100,7 @@ if (import.meta.main && Deno.args[1] === "udp") {
 } else if (import.meta.main) {
   const mode = Deno.args[1] ?? "announce";
   const body = mode === "scrape" ? floorScrapeReply() : floorReply();
-  const headers = { "content-type": "text/plain; charset=iso-8859-1" };
+  const headers = { "content-type": "text/plain" };
   const port = Number(Deno.args[0] ?? "0");
   let seen = 0;
   // `read`: the same fixed reply, after reading what any tracker must read (the URL, the client
