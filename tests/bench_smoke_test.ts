@@ -78,3 +78,16 @@ Deno.test("bench:load --quick runs every server and phase and validates replies"
   assert.ok(report.memory !== null && report.memory.length === 2, "memory fill did not run");
   for (const fill of report.memory) assert.ok(fill.peers > 0, "memory fill added no peers");
 });
+
+Deno.test("compare_versions.ts runs against a checkout (itself here) and prints both paths", async () => {
+  const script = new URL("./bench/compare_versions.ts", import.meta.url).pathname;
+  const root = new URL("..", import.meta.url).pathname;
+  const { success, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", script, "--base", root, "--rounds", "1", "--iterations", "2000"],
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  assert.ok(success, new TextDecoder().decode(stderr));
+  assert.match(text, /^parseAnnounceUrl: base \d+ ns, this \d+ ns \(\d+\.\d+×\)$/m);
+  assert.match(text, /^PeerTable\.sample, 50 of 100: base \d+ ns, this \d+ ns \(\d+\.\d+×\)$/m);
+});

@@ -13,7 +13,8 @@
  * response (20 + 300 bytes, NoBrake's size), the request's transaction id copied in so that the
  * client can match it. It reads the 16-byte header and nothing more: Deno's UDP echo path.
  *
- * Run: `deno run --allow-net tests/bench/load/floor_server.ts [port] [announce|scrape|read|udp]`
+ * Run: `deno run --allow-net tests/bench/load/floor_server.ts [port] [mode]`, mode one of
+ * `announce` (the default), `scrape`, `read`, `read-url`, `read-address`, `udp`
  * (`udp` needs `--unstable-net`, which the repository's `deno.json` turns on). It prints
  * `listening <port>` on stdout once bound (port 0, the default, picks a free port) and serves
  * until killed.
@@ -105,11 +106,22 @@ if (import.meta.main && Deno.args[1] === "udp") {
   let seen = 0;
   // `read`: the same fixed reply, after reading what any tracker must read (the URL, the client
   // address) and the user agent NoBrake keeps for /stats. It measures what looking at a request
-  // costs in Deno.serve, apart from any tracker work.
+  // costs in Deno.serve, apart from any tracker work. `read-url` and `read-address` read one of
+  // them each, to tell their costs apart (tests/bench/load/callgrind_announce.sh).
   const handler = mode === "read"
     ? (request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
       seen += request.url.length + (request.headers.get("user-agent") ?? "").length +
         info.remoteAddr.hostname.length;
+      return new Response(body, { headers });
+    }
+    : mode === "read-url"
+    ? (request: Request) => {
+      seen += request.url.length;
+      return new Response(body, { headers });
+    }
+    : mode === "read-address"
+    ? (_request: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
+      seen += info.remoteAddr.hostname.length;
       return new Response(body, { headers });
     }
     : () => new Response(body, { headers });
