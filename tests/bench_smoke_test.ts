@@ -91,3 +91,23 @@ Deno.test("compare_versions.ts runs against a checkout (itself here) and prints 
   assert.match(text, /^parseAnnounceUrl: base \d+ ns, this \d+ ns \(\d+\.\d+×\)$/m);
   assert.match(text, /^PeerTable\.sample, 50 of 100: base \d+ ns, this \d+ ns \(\d+\.\d+×\)$/m);
 });
+
+Deno.test("compare_parsers.ts finds no difference between a checkout and itself, and finds one", async () => {
+  const { compareParsers } = await import("./bench/compare_parsers.ts");
+  const parsers = {
+    announce: await import("../src/protocol/announce_request.ts"),
+    scrape: await import("../src/protocol/scrape_request.ts"),
+    query: await import("../src/protocol/query.ts"),
+  };
+  assert.equal(compareParsers(parsers, parsers, 500, 7).differing, 0);
+  // A parser that reads `+` as a space, as URLSearchParams does, must be caught.
+  const plusAsSpace = {
+    ...parsers,
+    query: {
+      ...parsers.query,
+      parseQuery: (q: string) => parsers.query.parseQuery(q.replaceAll("+", " ")),
+    },
+  };
+  const result = compareParsers(parsers, plusAsSpace, 500, 7);
+  assert.ok(result.differing > 0, "a changed parser goes unnoticed");
+});
