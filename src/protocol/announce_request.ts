@@ -31,7 +31,7 @@ export interface NumwantLimits {
 }
 
 /** The keys an announce reads; a key's index is its field number and its bit in `seen`. */
-const FIELDS = [
+export const ANNOUNCE_KEYS = [
   "info_hash",
   "peer_id",
   "port",
@@ -48,6 +48,7 @@ const FIELDS = [
   "ipv4",
   "ipv6",
 ] as const;
+const FIELDS = ANNOUNCE_KEYS;
 const FIELD_IDS: ReadonlyMap<string, number> = new Map(FIELDS.map((name, id) => [name, id]));
 /** Field numbers by key length, to recognise a plain key in the query without slicing it. */
 const FIELDS_BY_LENGTH: number[][] = [];

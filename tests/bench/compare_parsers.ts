@@ -17,6 +17,7 @@
  */
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { ANNOUNCE_KEYS } from "../../src/protocol/announce_request.ts";
 import { seededRandom } from "../support/seeded_random.ts";
 import { Workload } from "./load/workload.ts";
 
@@ -32,23 +33,6 @@ interface Parsers {
 
 const LIMITS = { numwantDefault: 50, numwantMax: 200 };
 const INSERTED = "%&=+0123456789abcdefABCDEF_xyz \u00e9\u00ff\u0100\u20ac\ud800";
-const KEYS = [
-  "info_hash",
-  "peer_id",
-  "port",
-  "left",
-  "uploaded",
-  "downloaded",
-  "event",
-  "numwant",
-  "compact",
-  "no_peer_id",
-  "key",
-  "trackerid",
-  "ip",
-  "ipv4",
-  "ipv6",
-];
 
 async function load(root: string): Promise<Parsers> {
   const base = new URL(`file://${resolve(root)}/src/protocol/`);
@@ -85,13 +69,15 @@ function mutate(query: string, random: () => number): string {
         text = text.slice(0, at) + text.slice(at + 1 + pick(4));
         break;
       case 2:
-        text = `${text.slice(0, at)}&${KEYS[pick(KEYS.length)]}=${text.slice(at)}`;
+        text = `${text.slice(0, at)}&${ANNOUNCE_KEYS[pick(ANNOUNCE_KEYS.length)]}=${
+          text.slice(at)
+        }`;
         break;
       case 3:
         text = `${text.slice(0, at)}%${pick(256).toString(16).padStart(2, "0")}${text.slice(at)}`;
         break;
       default:
-        text += `&${KEYS[pick(KEYS.length)]}=${"%41".repeat(pick(30))}`;
+        text += `&${ANNOUNCE_KEYS[pick(ANNOUNCE_KEYS.length)]}=${"%41".repeat(pick(30))}`;
     }
   }
   return text;
