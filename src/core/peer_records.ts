@@ -1,7 +1,8 @@
 /**
  * How a peer is stored: one fixed-size record (50 bytes for IPv4, 62 for IPv6: a 6 or 18-byte
- * endpoint and a 44-byte body) in blocks of 8, drawn from per-tracker pools of large pages. The layout, the per-peer flags and the pools live
- * here; the operations on one swarm's peers (`PeerTable`) live in `peer_table.ts`.
+ * endpoint and a 44-byte body) in blocks of 8, drawn from per-tracker pools of large pages. The
+ * layout, the per-peer flags and the pools live here; the operations on one swarm's peers
+ * (`PeerTable`) live in `peer_table.ts`.
  *
  * A plain object per peer in a `Map` costs several hundred bytes; here a peer is one record plus
  * about two bytes of index, and its compact endpoint (BEP 23: address then port) is stored exactly
@@ -57,9 +58,11 @@ export const PAGE_BLOCKS = 1024;
 export const PAGE_SHIFT = 10;
 
 // Block layout. A block of 8 records keeps their 8 compact endpoints side by side first (48 bytes
-// for IPv4, one cache line), then the 8 record bodies: a reply copies the endpoints of a run of
-// peers, and reading them from one region instead of one line per record made that cheaper under
-// load, where the peers are no longer in cache (README, "Performance").
+// for IPv4, one or two cache lines), then the 8 record bodies: a reply copies the endpoints of a
+// run of peers, and reading them from one region instead of one line per record made sampling 50
+// of 100 peers, over more tables than a core's cache holds, about 30 % cheaper together with the
+// two-byte copy in `PeerTable.sample` (tests/bench/README.md, "Parsing bytes; sampling
+// endpoints").
 //
 // Body layout, in bytes from the body's start. 32-bit numbers first, each at a multiple of 4.
 export const SEEN_AT = 0;

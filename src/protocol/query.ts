@@ -9,7 +9,7 @@
  * buffer in one native call (`TextEncoder.encodeInto`), and the scan, the escapes and the numbers
  * are read from there. Reading a 250-char announce URL char by char with `charCodeAt` took about
  * four times as long as that copy, and parsing an announce as bytes a quarter less than as chars
- * (`tests/bench/README.md`, "Parsing bytes").
+ * (`tests/bench/README.md`, "Parsing bytes; sampling endpoints").
  *
  * @module
  */
