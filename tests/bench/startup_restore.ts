@@ -29,7 +29,6 @@ import { DatabaseSync } from "node:sqlite";
 import { parseArgs } from "node:util";
 import { exportSwarms } from "../../src/core/swarm_state.ts";
 import { Tracker } from "../../src/core/tracker.ts";
-import type { AnnounceRequest } from "../../src/core/types.ts";
 import { encodeBencode } from "../../src/protocol/bencode_encode.ts";
 import { BDict, decodeBencode } from "../../src/protocol/bencode_decode.ts";
 import { bytesToByteString, type ByteString } from "../../src/protocol/byte_string.ts";
@@ -38,6 +37,7 @@ import { loadAllowlist } from "../../src/runtime/allowlist_loader.ts";
 import { createMemoryLogger } from "../../src/runtime/logger.ts";
 import { StateKeeper } from "../../src/runtime/state_keeper.ts";
 import { openStateStore } from "../../src/runtime/state_store.ts";
+import { fillPeerId, startedRequest } from "./load/workload.ts";
 
 const REPO = new URL("../../", import.meta.url).pathname;
 /** Long enough that no restored peer expires during the bench. */
@@ -139,32 +139,13 @@ async function writeState(
   });
   const started = performance.now();
   const now = Date.now();
-  const peerId = new Uint8Array(20);
-  peerId.set(new TextEncoder().encode("-LT2060-"));
-  const ids = new DataView(peerId.buffer);
   const v4 = new Uint8Array(4);
   const v6 = new Uint8Array(16);
   v6.set([0x20, 0x01, 0x0d, 0xb8]);
-  const request: AnnounceRequest = {
-    infoHash: "",
-    peerId: "",
-    port: 0,
-    uploaded: 0,
-    downloaded: 0,
-    left: 0,
-    event: "started",
-    numwant: 0,
-    compact: true,
-    noPeerId: true,
-    key: null,
-    claimedIp: null,
-    claimedIpv4: null,
-    claimedIpv6: null,
-  };
+  // One request, its fields rewritten per peer: a million peers are announced below.
+  const request = startedRequest("", "", 0, 0);
   for (let n = 0; n < peers; n++) {
     const t = n % hashes.length;
-    ids.setUint32(12, t);
-    ids.setUint32(16, Math.floor(n / hashes.length));
     const ipv6 = n % 10 === 9;
     let address: Uint8Array;
     if (ipv6) {
@@ -175,7 +156,7 @@ async function writeState(
       address = v4;
     }
     request.infoHash = hashes[t];
-    request.peerId = bytesToByteString(peerId);
+    request.peerId = fillPeerId(t, Math.floor(n / hashes.length));
     request.port = 6881 + (n % 1000);
     // Float32-exact values: the peer table keeps these as float32, so a round trip is exact.
     request.left = n % 10 < 3 ? 0 : 1024 * (n % 4096);

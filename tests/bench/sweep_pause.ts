@@ -14,10 +14,9 @@
  */
 import { parseArgs } from "node:util";
 import { Tracker } from "../../src/core/tracker.ts";
-import type { AnnounceRequest } from "../../src/core/types.ts";
 import { bytesToByteString } from "../../src/protocol/byte_string.ts";
 import { seededRandom } from "../support/seeded_random.ts";
-import { BASE_PORT, infoHashOf } from "./load/workload.ts";
+import { BASE_PORT, fillPeerId, infoHashOf, startedRequest } from "./load/workload.ts";
 
 /** What one case measured. */
 export interface SweepPauseResult {
@@ -47,30 +46,11 @@ function filledTracker(peers: number, torrents: number): Tracker {
   });
   const hashes = Array.from({ length: torrents }, (_, t) => bytesToByteString(infoHashOf(t)));
   const address = new Uint8Array([127, 0, 0, 1]);
-  const peerId = new Uint8Array(20);
-  peerId.set(new TextEncoder().encode("-LT2060-"));
-  const view = new DataView(peerId.buffer);
   const perTorrent = Math.ceil(peers / torrents);
   for (let p = 0, added = 0; p < perTorrent; p++) {
     for (let t = 0; t < torrents && added < peers; t++, added++) {
-      view.setUint32(12, t);
-      view.setUint32(16, p);
-      const request: AnnounceRequest = {
-        infoHash: hashes[t],
-        peerId: bytesToByteString(peerId),
-        port: BASE_PORT + p,
-        uploaded: 0,
-        downloaded: 0,
-        left: p % 10 < 3 ? 0 : 1_000_000,
-        event: "started",
-        numwant: 0,
-        compact: true,
-        noPeerId: true,
-        key: null,
-        claimedIp: null,
-        claimedIpv4: null,
-        claimedIpv6: null,
-      };
+      const left = p % 10 < 3 ? 0 : 1_000_000;
+      const request = startedRequest(hashes[t], fillPeerId(t, p), BASE_PORT + p, left);
       // Odd peers announced an hour before the even ones.
       const seen = p % 2 === 0 ? NOW : NOW - EXPIRY_SECONDS * 1000;
       tracker.announce({

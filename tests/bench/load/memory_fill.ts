@@ -16,11 +16,10 @@
  */
 import { parseArgs } from "node:util";
 import { Tracker } from "../../../src/core/tracker.ts";
-import type { AnnounceRequest } from "../../../src/core/types.ts";
 import { parseAnnounceQuery } from "../../../src/protocol/announce_request.ts";
 import { bytesToByteString } from "../../../src/protocol/byte_string.ts";
 import { seededRandom } from "../../support/seeded_random.ts";
-import { BASE_PORT, infoHashOf } from "./workload.ts";
+import { BASE_PORT, fillPeerId, infoHashOf, startedRequest } from "./workload.ts";
 
 /** What the fill measured. */
 export interface MemoryResult {
@@ -58,8 +57,6 @@ export function fillTracker(peers: number, torrents: number, warm = false): Memo
   const before = Deno.memoryUsage();
   const start = performance.now();
   const now = Date.now();
-  const peerId = new Uint8Array(20);
-  peerId.set(new TextEncoder().encode("-LT2060-"));
   let added = 0;
   let half: Deno.MemoryUsage | null = null;
   let halfAdded = 0;
@@ -70,24 +67,8 @@ export function fillTracker(peers: number, torrents: number, warm = false): Memo
       halfAdded = added;
     }
     for (let t = 0; t < torrents && added < peers; t++, added++) {
-      new DataView(peerId.buffer).setUint32(12, t);
-      new DataView(peerId.buffer).setUint32(16, p);
-      const request: AnnounceRequest = {
-        infoHash: hashes[t],
-        peerId: bytesToByteString(peerId),
-        port: BASE_PORT + p,
-        uploaded: 0,
-        downloaded: 0,
-        left: p % 10 < 3 ? 0 : 1_000_000,
-        event: "started",
-        numwant: 50,
-        compact: true,
-        noPeerId: true,
-        key: null,
-        claimedIp: null,
-        claimedIpv4: null,
-        claimedIpv6: null,
-      };
+      const left = p % 10 < 3 ? 0 : 1_000_000;
+      const request = startedRequest(hashes[t], fillPeerId(t, p), BASE_PORT + p, left, 50);
       tracker.announce({
         request,
         address,

@@ -11,6 +11,8 @@
  *
  * @module
  */
+import type { AnnounceRequest } from "../../../src/core/types.ts";
+import { type ByteString, byteString20 } from "../../../src/protocol/byte_string.ts";
 import { seededRandom } from "../../support/seeded_random.ts";
 
 /** What the generator asks for and how big the pre-filled state is. */
@@ -70,6 +72,47 @@ export function peerIdOf(t: number, p: number): string {
   let id = "-LT2060-";
   for (let i = 0; i < 12; i++) id += alphabet[Math.floor(random() * alphabet.length)];
   return id;
+}
+
+/** Bytes of `fillPeerId`: `-LT2060-`, four zero bytes, then two big-endian numbers. */
+const fillId = new Uint8Array(20);
+fillId.set(new TextEncoder().encode("-LT2060-"));
+const fillIdView = new DataView(fillId.buffer);
+
+/**
+ * The peer id the in-process fills give peer `p` of torrent `t` (`-LT2060-`, four zero bytes,
+ * then `t` and `p` big-endian): unique for any count, and cheap enough for a million peers.
+ */
+export function fillPeerId(t: number, p: number): ByteString {
+  fillIdView.setUint32(12, t);
+  fillIdView.setUint32(16, p);
+  return byteString20(fillId, 0);
+}
+
+/** A `started` announce as the in-process fills make it: compact, no peer ids, no key. */
+export function startedRequest(
+  infoHash: ByteString,
+  peerId: ByteString,
+  port: number,
+  left: number,
+  numwant = 0,
+): AnnounceRequest {
+  return {
+    infoHash,
+    peerId,
+    port,
+    uploaded: 0,
+    downloaded: 0,
+    left,
+    event: "started",
+    numwant,
+    compact: true,
+    noPeerId: true,
+    key: null,
+    claimedIp: null,
+    claimedIpv4: null,
+    claimedIpv6: null,
+  };
 }
 
 /** Percent-encodes bytes as libtorrent does: unreserved chars stay, every other byte is `%XX`. */
