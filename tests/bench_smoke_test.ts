@@ -79,6 +79,41 @@ Deno.test("bench:load --quick runs every server and phase and validates replies"
   for (const fill of report.memory) assert.ok(fill.peers > 0, "memory fill added no peers");
 });
 
+Deno.test("bench:load --no-http fills NoBrake over HTTP and runs only the UDP phase", {
+  ignore: Deno.build.os !== "linux" || !(await hasProgram("taskset")),
+}, async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", RUNNER, "--quick", "--json", "--no-http", "--no-memory"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 120_000);
+  let output: Deno.CommandOutput;
+  try {
+    output = await child.output();
+  } finally {
+    clearTimeout(killer);
+  }
+  const stdout = new TextDecoder().decode(output.stdout);
+  assert.ok(
+    output.success,
+    `run_load.ts failed:\n${stdout}\n${new TextDecoder().decode(output.stderr)}`,
+  );
+  const report = JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as { rows: SmokeRow[] };
+  assert.deepEqual(
+    [...new Set(report.rows.map((row) => row.phase))],
+    ["udp announce"],
+    "an HTTP phase ran",
+  );
+  const nobrake = report.rows.find((row) => row.server === "nobrake");
+  assert.ok(nobrake !== undefined, "no UDP row for NoBrake");
+  // Replies are checked against the workload's swarms: an unfilled tracker would fail the check.
+  assert.ok(nobrake.strict !== null && nobrake.strict.validated > 0, "nothing validated");
+  assert.equal(nobrake.strict.invalid, 0, nobrake.strict.firstProblem ?? "");
+  assert.equal(nobrake.result.invalid, 0);
+});
+
 Deno.test("compare_versions.ts runs against a checkout (itself here) and prints both paths", async () => {
   const script = new URL("./bench/compare_versions.ts", import.meta.url).pathname;
   const root = new URL("..", import.meta.url).pathname;
@@ -110,4 +145,30 @@ Deno.test("compare_parsers.ts finds no difference between a checkout and itself,
   };
   const result = compareParsers(parsers, plusAsSpace, 500, 7);
   assert.ok(result.differing > 0, "a changed parser goes unnoticed");
+});
+
+Deno.test("stage_times.patch applies to this checkout's src and the timed copy type-checks", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const patch = new URL("./bench/load/stage_times.patch", import.meta.url).pathname;
+  const copy = await Deno.makeTempDir({ prefix: "nobrake-stages-" });
+  try {
+    for (const name of ["src", "main.ts", "deno.json"]) {
+      const copied = await new Deno.Command("cp", { args: ["-r", root + name, copy] }).output();
+      assert.ok(copied.success, `cp ${name}`);
+    }
+    const applied = await new Deno.Command("git", { args: ["apply", patch], cwd: copy }).output();
+    assert.ok(applied.success, new TextDecoder().decode(applied.stderr));
+    // The timers really are in the copy, and nowhere in the tracker itself.
+    const handler = await Deno.readTextFile(`${copy}/src/http/handler.ts`);
+    assert.match(handler, /announceDone\(\)/);
+    assert.doesNotMatch(await Deno.readTextFile(`${root}src/http/handler.ts`), /stage_timer/);
+    const checked = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "main.ts"],
+      cwd: copy,
+      stdin: "null",
+    }).output();
+    assert.ok(checked.success, new TextDecoder().decode(checked.stderr));
+  } finally {
+    await Deno.remove(copy, { recursive: true });
+  }
 });

@@ -16,7 +16,8 @@
  * `bittorrent-tracker` runs webtorrent's tracker under Node.js from the directory given by
  * `--bittorrent-tracker-dir DIR`, where `npm install --ignore-scripts bittorrent-tracker` put
  * it), `--repeat N` (rounds; the table shows medians), `--driver wrk|deno` (default wrk when
- * installed), `--no-udp`, `--udp-sockets N` (16), `--udp-window N` (announces in flight per
+ * installed), `--no-udp`, `--no-http` (the UDP phase alone, the tracker filled over HTTP first),
+ * `--udp-sockets N` (16), `--udp-window N` (announces in flight per
  * socket, 4), `--memory-peers N`, `--memory-torrents N`, `--no-memory`, `--memory-http`,
  * `--json` (also print every result as one JSON line) and `--quick` (about one second per phase
  * and a smaller state, for CI: figures from it mean nothing).
@@ -66,6 +67,8 @@ export interface RunOptions {
   memoryHttp: boolean;
   /** Run the UDP phase (BEP 15 announces) after the HTTP phases. */
   udp: boolean;
+  /** Run the HTTP phases (without them, a tracker is filled over HTTP before the UDP phase). */
+  http: boolean;
   /** UDP client sockets and announces each keeps in flight. */
   udpSockets: number;
   udpWindow: number;
@@ -243,16 +246,17 @@ async function runServer(
     ["scrape keep-alive", "scrape", "keepalive"],
   ];
   // The reading floor is a diagnostic of the keep-alive announce only.
-  const phases = server === "floor-read" ? allPhases.slice(0, 1) : allPhases;
+  const phases = !options.http ? [] : server === "floor-read" ? allPhases.slice(0, 1) : allPhases;
+  /** The process a server name starts (the floor's depends on the phase, so it is not asked). */
+  const trackerKind = (): ServerKind =>
+    server === "nobrake-base" ? "nobrake" : server === "floor" ? "floor-announce" : server;
   let running: RunningServer | null = null;
   try {
     for (const [phase, mode, connection] of phases) {
       // The floor answers one fixed reply per process: a scrape floor is a second process.
       const kind: ServerKind = server === "floor"
         ? (mode === "scrape" ? "floor-scrape" : "floor-announce")
-        : server === "nobrake-base"
-        ? "nobrake"
-        : server;
+        : trackerKind();
       const fixedReply = server === "floor" || server === "floor-read";
       if (running !== null && running.kind !== kind) {
         await running.stop();
@@ -303,6 +307,10 @@ async function runServer(
         await running?.stop();
         running = null;
         running = await start("floor-udp");
+      } else if (running === null) {
+        // No HTTP phase ran: fill the tracker as they would have.
+        running = await start(trackerKind());
+        await generator(options, running, ["--prefill", "--seconds", "0"]);
       }
       if (running === null || running.udpPort === null) throw new Error(`${server}: no UDP port`);
       const fixedReply = server === "floor";
@@ -626,6 +634,7 @@ export async function parseRunArgs(args: string[]): Promise<RunOptions> {
       "no-memory": { type: "boolean", default: false },
       "memory-http": { type: "boolean", default: false },
       "no-udp": { type: "boolean", default: false },
+      "no-http": { type: "boolean", default: false },
       "udp-sockets": { type: "string", default: "16" },
       "udp-window": { type: "string", default: "4" },
       json: { type: "boolean", default: false },
@@ -672,6 +681,7 @@ export async function parseRunArgs(args: string[]): Promise<RunOptions> {
     },
     memoryHttp: values["memory-http"],
     udp: !values["no-udp"],
+    http: !values["no-http"],
     udpSockets: Number(values["udp-sockets"]),
     udpWindow: Number(values["udp-window"]),
     json: values.json,
