@@ -25,17 +25,19 @@ async function hasProgram(name: string): Promise<boolean> {
   return success;
 }
 
-Deno.test("bench:load --quick runs every server and phase and validates replies", {
-  ignore: Deno.build.os !== "linux" || !(await hasProgram("taskset")),
-}, async () => {
+/**
+ * Runs `run_load.ts --quick --json` with `extra` flags and returns its JSON report (the last line
+ * of its output); fails the test when the runner fails. The runner bounds each of its phases;
+ * `backstopMs` bounds the whole run.
+ */
+async function runQuick(extra: string[], backstopMs: number): Promise<unknown> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", RUNNER, "--quick", "--json"],
+    args: ["run", "--allow-all", RUNNER, "--quick", "--json", ...extra],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  // The runner bounds each of its phases; this is the backstop for the whole run.
-  const killer = setTimeout(() => child.kill("SIGKILL"), 240_000);
+  const killer = setTimeout(() => child.kill("SIGKILL"), backstopMs);
   let output: Deno.CommandOutput;
   try {
     output = await child.output();
@@ -47,8 +49,13 @@ Deno.test("bench:load --quick runs every server and phase and validates replies"
     output.success,
     `run_load.ts failed:\n${stdout}\n${new TextDecoder().decode(output.stderr)}`,
   );
-  const json = stdout.trim().split("\n").at(-1) ?? "";
-  const report = JSON.parse(json) as {
+  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
+}
+
+Deno.test("bench:load --quick runs every server and phase and validates replies", {
+  ignore: Deno.build.os !== "linux" || !(await hasProgram("taskset")),
+}, async () => {
+  const report = await runQuick([], 240_000) as {
     rows: SmokeRow[];
     memory: Array<{ peers: number; rssBytesPerPeer: number }> | null;
   };
@@ -82,25 +89,7 @@ Deno.test("bench:load --quick runs every server and phase and validates replies"
 Deno.test("bench:load --no-http fills NoBrake over HTTP and runs only the UDP phase", {
   ignore: Deno.build.os !== "linux" || !(await hasProgram("taskset")),
 }, async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", RUNNER, "--quick", "--json", "--no-http", "--no-memory"],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const killer = setTimeout(() => child.kill("SIGKILL"), 120_000);
-  let output: Deno.CommandOutput;
-  try {
-    output = await child.output();
-  } finally {
-    clearTimeout(killer);
-  }
-  const stdout = new TextDecoder().decode(output.stdout);
-  assert.ok(
-    output.success,
-    `run_load.ts failed:\n${stdout}\n${new TextDecoder().decode(output.stderr)}`,
-  );
-  const report = JSON.parse(stdout.trim().split("\n").at(-1) ?? "") as { rows: SmokeRow[] };
+  const report = await runQuick(["--no-http", "--no-memory"], 120_000) as { rows: SmokeRow[] };
   assert.deepEqual(
     [...new Set(report.rows.map((row) => row.phase))],
     ["udp announce"],

@@ -17,10 +17,10 @@
  * `--bittorrent-tracker-dir DIR`, where `npm install --ignore-scripts bittorrent-tracker` put
  * it), `--repeat N` (rounds; the table shows medians), `--driver wrk|deno` (default wrk when
  * installed), `--no-udp`, `--no-http` (the UDP phase alone, the tracker filled over HTTP first),
- * `--udp-sockets N` (16), `--udp-window N` (announces in flight per
- * socket, 4), `--memory-peers N`, `--memory-torrents N`, `--no-memory`, `--memory-http`,
- * `--json` (also print every result as one JSON line) and `--quick` (about one second per phase
- * and a smaller state, for CI: figures from it mean nothing).
+ * `--udp-sockets N` (16), `--udp-window N` (announces in flight per socket, 4), `--memory-peers N`,
+ * `--memory-torrents N`, `--no-memory`, `--memory-http`, `--json` (also print every result as one
+ * JSON line) and `--quick` (about one second per phase and a smaller state, for CI: figures from it
+ * mean nothing).
  *
  * NoBrake runs with the flags of `deno task start` (`NOBRAKE_FLAGS` in `servers.ts`).
  *
@@ -247,16 +247,17 @@ async function runServer(
   ];
   // The reading floor is a diagnostic of the keep-alive announce only.
   const phases = !options.http ? [] : server === "floor-read" ? allPhases.slice(0, 1) : allPhases;
-  /** The process a server name starts (the floor's depends on the phase, so it is not asked). */
-  const trackerKind = (): ServerKind =>
-    server === "nobrake-base" ? "nobrake" : server === "floor" ? "floor-announce" : server;
+  /** The process that serves `mode` for this server: the floor answers one fixed reply per process. */
+  const kindFor = (mode: "announce" | "scrape"): ServerKind =>
+    server === "floor"
+      ? (mode === "scrape" ? "floor-scrape" : "floor-announce")
+      : server === "nobrake-base"
+      ? "nobrake"
+      : server;
   let running: RunningServer | null = null;
   try {
     for (const [phase, mode, connection] of phases) {
-      // The floor answers one fixed reply per process: a scrape floor is a second process.
-      const kind: ServerKind = server === "floor"
-        ? (mode === "scrape" ? "floor-scrape" : "floor-announce")
-        : trackerKind();
+      const kind = kindFor(mode);
       const fixedReply = server === "floor" || server === "floor-read";
       if (running !== null && running.kind !== kind) {
         await running.stop();
@@ -309,7 +310,7 @@ async function runServer(
         running = await start("floor-udp");
       } else if (running === null) {
         // No HTTP phase ran: fill the tracker as they would have.
-        running = await start(trackerKind());
+        running = await start(kindFor("announce"));
         await generator(options, running, ["--prefill", "--seconds", "0"]);
       }
       if (running === null || running.udpPort === null) throw new Error(`${server}: no UDP port`);

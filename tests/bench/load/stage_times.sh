@@ -63,6 +63,7 @@ ticks=$(cpu_ticks)
 run_wrk "${seconds}s" > "$work/wrk.txt"
 ticks=$(( $(cpu_ticks) - ticks ))
 requests=$(grep -o '"requests":[0-9]*' "$work/wrk.txt" | cut -d: -f2)
+# Lines printed during the measured window, less its first (which straddles the warm-up).
 grep "^stages" "$work/server.log" | tail -n +"$((lines + 2))" || true
 echo "requests $requests cpu_us/announce $(awk -v t="$ticks" -v r="$requests" -v hz="$(getconf CLK_TCK)" \
   'BEGIN { printf "%.2f", t / hz * 1e6 / r }')"
