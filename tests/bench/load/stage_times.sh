@@ -14,7 +14,8 @@
 #   response  new Response(body): Deno copies the body (the floor pays this too)
 #
 # followed by the server's CPU per announce over the window (from /proc/PID/stat; the timers add
-# about six clock reads to it). What is left of the CPU is Deno.serve's own work and the kernel's.
+# eight clock reads per announce to it). What is left of the CPU is Deno.serve's own work, the
+# kernel's, and what NoBrake costs outside its handler (garbage collection).
 #
 #   tests/bench/load/stage_times.sh [SECONDS]    # measured seconds, default 20; needs wrk, curl
 set -euo pipefail
