@@ -15,6 +15,7 @@ import {
   decodedString,
   decodeEscapes,
   isWellEscaped,
+  matchesAt,
   pairBounds,
   queryBytes,
   rawQueryEnd,
@@ -240,13 +241,6 @@ function fieldAt(query: Uint8Array, start: number, end: number): number {
     if (matchesAt(query, start, FIELDS[candidates[c]])) return candidates[c];
   }
   return -1;
-}
-
-/** True when the ASCII `name` is written in `bytes` at `start`. */
-function matchesAt(bytes: Uint8Array, start: number, name: string): boolean {
-  let i = 0;
-  while (i < name.length && bytes[start + i] === name.charCodeAt(i)) i++;
-  return i === name.length;
 }
 
 /** The event written in `bytes[start, end)` (BEP 3; `paused` is BEP 21, `empty` means none). */

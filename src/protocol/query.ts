@@ -136,6 +136,13 @@ export function isWellEscaped(bytes: Uint8Array, start: number, end: number): bo
   return true;
 }
 
+/** True when the ASCII `name` is written in `bytes` (a raw query) at `start`. */
+export function matchesAt(bytes: Uint8Array, start: number, name: string): boolean {
+  let i = 0;
+  while (i < name.length && bytes[start + i] === name.charCodeAt(i)) i++;
+  return i === name.length;
+}
+
 /** Where one `key=value` pair lies in a raw query, and whether its parts need decoding. */
 export interface PairBounds {
   keyStart: number;

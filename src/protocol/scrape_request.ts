@@ -10,6 +10,7 @@ import { twentyBytes } from "./announce_request.ts";
 import {
   decodedString,
   isWellEscaped,
+  matchesAt,
   pairBounds,
   queryBytes,
   rawQueryEnd,
@@ -56,7 +57,7 @@ function parseScrapeRange(text: string, from: number, end: number): ByteString[]
       const key = decodedString(query, keyStart, keyEnd, true);
       if (key === null) throw malformed();
       isHash = key === INFO_HASH;
-    } else isHash = keyEnd - keyStart === INFO_HASH.length && isInfoHashAt(query, keyStart);
+    } else isHash = keyEnd - keyStart === INFO_HASH.length && matchesAt(query, keyStart, INFO_HASH);
     if (!isHash) {
       if (pair.valueEscaped && !isWellEscaped(query, valueStart, valueEnd)) throw malformed();
       continue;
@@ -77,14 +78,6 @@ function parseScrapeRange(text: string, from: number, end: number): ByteString[]
     }
   }
   return hashes.size === 0 ? null : [...hashes];
-}
-
-/** True when `info_hash` is written in `bytes` at `start`. */
-function isInfoHashAt(bytes: Uint8Array, start: number): boolean {
-  for (let i = 0; i < INFO_HASH.length; i++) {
-    if (bytes[start + i] !== INFO_HASH.charCodeAt(i)) return false;
-  }
-  return true;
 }
 
 function malformed(): ClientError {
