@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { messageOf } from "./src/core/error_message.ts";
+import { messageOf } from "./src/protocol/error_message.ts";
 import { ConfigError } from "./src/config.ts";
 import { CliError, HELP_TEXT, loadConfigFile, parseCli, VERSION_TEXT } from "./src/runtime/cli.ts";
 import { createLogger, type Logger } from "./src/runtime/logger.ts";
-import { startTrackerServer } from "./src/runtime/tracker_server.ts";
+import { startTrackerServer } from "./src/server.ts";
 
 /** Exit code for a problem the operator must fix: bad arguments, config or allowed directory. */
 const EXIT_USAGE = 2;

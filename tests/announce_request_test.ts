@@ -7,8 +7,8 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ClientError } from "../src/core/client_error.ts";
-import type { AnnounceRequest } from "../src/core/types.ts";
+import { ClientError } from "../src/protocol/client_error.ts";
+import type { AnnounceRequest } from "../src/protocol/messages.ts";
 import {
   type NumwantLimits,
   parseAnnounceQuery,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { messageOf, oneLineMessageOf } from "../src/core/error_message.ts";
+import { messageOf, oneLineMessageOf } from "../src/protocol/error_message.ts";
 
 Deno.test("messageOf() gives an Error's message and any other thrown value as text", () => {
   assert.equal(messageOf(new TypeError("bad port")), "bad port");

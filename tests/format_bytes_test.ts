@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatBytes } from "../src/http/format_bytes.ts";
+import { formatBytes } from "../src/stats/format_bytes.ts";
 
 Deno.test("formatBytes() shows small counts in bytes", () => {
   assert.equal(formatBytes(0), "0 B");

@@ -15,7 +15,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ClientError } from "../src/core/client_error.ts";
+import { ClientError } from "../src/protocol/client_error.ts";
 import { Passkeys } from "../src/core/passkeys.ts";
 import { RateLimiter } from "../src/core/rate_limiter.ts";
 import { Tracker } from "../src/core/tracker.ts";

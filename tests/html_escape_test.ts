@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { escapeHtml } from "../src/http/html_escape.ts";
+import { escapeHtml } from "../src/stats/html_escape.ts";
 
 Deno.test("escapeHtml() escapes the five special characters", () => {
   assert.equal(escapeHtml(`&<>"'`), "&amp;&lt;&gt;&quot;&#39;");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Tracker } from "../src/core/tracker.ts";
-import type { AnnounceInput, AnnounceResult } from "../src/core/types.ts";
+import type { AnnounceInput } from "../src/core/announce_input.ts";
+import type { AnnounceResult } from "../src/protocol/messages.ts";
 import { createHttpHandler, pathOf } from "../src/http/handler.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { decodeDict, percentEncodeAll, textOf } from "./support/http_tracker_client.ts";

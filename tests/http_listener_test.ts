@@ -1,5 +1,5 @@
 /**
- * Tests for `src/runtime/http_listener.ts` on real sockets: plain HTTP and HTTPS serve the handler
+ * Tests for `src/http/listener.ts` on real sockets: plain HTTP and HTTPS serve the handler
  * with the client's address; a new certificate reaches new connections while an open keep-alive
  * connection and a request in flight go on with the old one; shutdown lets requests in flight
  * finish and is bounded by its timeout.
@@ -7,11 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import {
-  type HttpListener,
-  type ListenerHandler,
-  listenHttp,
-} from "../src/runtime/http_listener.ts";
+import { type HttpListener, type ListenerHandler, listenHttp } from "../src/http/listener.ts";
 import { RawHttpConnection } from "./support/raw_http.ts";
 import { makeCertificate, type TestCertificate } from "./support/tls_fixture.ts";
 

@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import bencode from "bencode";
-import type { AnnounceResult, ScrapeEntry } from "../src/core/types.ts";
+import type { AnnounceResult, ScrapeEntry } from "../src/protocol/messages.ts";
 import {
   type AnnounceReplyOptions,
   encodeAnnounceReply,

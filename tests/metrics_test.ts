@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { StatsCounters } from "../src/core/stats_counters.ts";
-import { emptyTotals } from "../src/core/stats_totals.ts";
+import { StatsCounters } from "../src/stats/stats_counters.ts";
+import { emptyTotals } from "../src/stats/stats_totals.ts";
 import { Tracker } from "../src/core/tracker.ts";
 import { createHttpHandler, type HttpSettings } from "../src/http/handler.ts";
-import { METRICS_CONTENT_TYPE, renderMetrics } from "../src/http/metrics.ts";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "../src/stats/metrics.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { percentEncodeAll } from "./support/http_tracker_client.ts";
 import { TEST_HTTP_SETTINGS } from "./support/http_settings.ts";

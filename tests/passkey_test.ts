@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ClientError } from "../src/core/client_error.ts";
+import { ClientError } from "../src/protocol/client_error.ts";
 import { Passkeys, requirePasskey } from "../src/core/passkeys.ts";
 import { passkeyFromPath, passkeyFromQuery, splitPasskeyPath } from "../src/protocol/passkey.ts";
 import { loadPasskeys } from "../src/runtime/passkey_loader.ts";

@@ -6,9 +6,9 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ClientError } from "../src/core/client_error.ts";
+import { ClientError } from "../src/protocol/client_error.ts";
 import { keyOf, RateLimiter } from "../src/core/rate_limiter.ts";
-import { failureReasonOf } from "../src/core/stats_counters.ts";
+import { failureReasonOf } from "../src/stats/stats_counters.ts";
 import { parseIp } from "../src/protocol/ip_address.ts";
 
 const T0 = 1_700_000_000_000;

@@ -5,7 +5,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ClientError } from "../src/core/client_error.ts";
+import { ClientError } from "../src/protocol/client_error.ts";
 import { rawQueryOf } from "../src/protocol/query.ts";
 import {
   MAX_SCRAPE_HASHES,

@@ -1,5 +1,5 @@
 /**
- * Tests for `src/runtime/state_store.ts` on real files: what is saved comes back; saved peers are
+ * Tests for `src/state/state_store.ts` on real files: what is saved comes back; saved peers are
  * read once; counts written behind survive a reopen; a damaged, foreign or newer file is moved
  * aside with one log line and replaced; a locked file or an impossible place leaves the tracker
  * without a state file, never crashed.
@@ -9,9 +9,9 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { join } from "node:path";
-import type { SwarmRow } from "../src/core/swarm_state.ts";
+import type { SwarmRow } from "../src/state/swarm_state.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
-import { openStateStore } from "../src/runtime/state_store.ts";
+import { openStateStore } from "../src/state/state_store.ts";
 import { id20 } from "./support/announce_fixtures.ts";
 
 const NOW = Date.UTC(2026, 0, 26, 14, 1, 15);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Allowlist } from "../src/core/allowlist.ts";
-import { ClientError } from "../src/core/client_error.ts";
+import { ClientError } from "../src/protocol/client_error.ts";
 import {
   DURATION_BUCKETS,
   failureReasonOf,
@@ -9,7 +9,7 @@ import {
   requestRate,
   StatsCounters,
   TIMING_SAMPLE,
-} from "../src/core/stats_counters.ts";
+} from "../src/stats/stats_counters.ts";
 import { Tracker } from "../src/core/tracker.ts";
 import { announceInput } from "./support/announce_fixtures.ts";
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { Allowlist, type TorrentInfo } from "../src/core/allowlist.ts";
-import { StatsCounters } from "../src/core/stats_counters.ts";
-import { takeStatsSnapshot } from "../src/core/stats_view.ts";
+import { StatsCounters } from "../src/stats/stats_counters.ts";
+import { takeStatsSnapshot } from "../src/stats/stats_view.ts";
 import { Tracker } from "../src/core/tracker.ts";
 import { createHttpHandler, type HttpSettings } from "../src/http/handler.ts";
-import { renderStatsJson } from "../src/http/stats_json.ts";
+import { renderStatsJson } from "../src/stats/stats_json.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { announceInput, id20 } from "./support/announce_fixtures.ts";
 import { percentEncodeAll } from "./support/http_tracker_client.ts";

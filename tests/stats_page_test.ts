@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { StatsCounters } from "../src/core/stats_counters.ts";
-import type { PeerView, StatsSnapshot, TorrentView } from "../src/core/stats_snapshot.ts";
-import { HISTORY_POINTS } from "../src/core/swarm_history.ts";
-import { formatDuration, renderStatsPage } from "../src/http/stats_page.ts";
+import { StatsCounters } from "../src/stats/stats_counters.ts";
+import type { PeerView, StatsSnapshot, TorrentView } from "../src/stats/stats_snapshot.ts";
+import { HISTORY_POINTS } from "../src/stats/swarm_history.ts";
+import { formatDuration, renderStatsPage } from "../src/stats/stats_page.ts";
 
 const V1 = "\x00\x01\xfe\xff" + "a".repeat(16);
 const V2 = "\xaa".repeat(20);

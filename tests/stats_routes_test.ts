@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { SwarmHistory } from "../src/core/swarm_history.ts";
+import { SwarmHistory } from "../src/stats/swarm_history.ts";
 import { Tracker } from "../src/core/tracker.ts";
 import { createHttpHandler } from "../src/http/handler.ts";
-import { PEERS_PER_TORRENT } from "../src/http/stats_routes.ts";
+import { PEERS_PER_TORRENT } from "../src/stats/stats_routes.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { announceInput } from "./support/announce_fixtures.ts";
 import { percentEncodeAll } from "./support/http_tracker_client.ts";

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { Allowlist, type TorrentInfo } from "../src/core/allowlist.ts";
-import { StatsCounters } from "../src/core/stats_counters.ts";
-import { trackerTotals } from "../src/core/stats_totals.ts";
-import { takeStatsSnapshot } from "../src/core/stats_view.ts";
-import { SwarmHistory } from "../src/core/swarm_history.ts";
+import { StatsCounters } from "../src/stats/stats_counters.ts";
+import { trackerTotals } from "../src/stats/stats_totals.ts";
+import { takeStatsSnapshot } from "../src/stats/stats_view.ts";
+import { SwarmHistory } from "../src/stats/swarm_history.ts";
 import { Tracker } from "../src/core/tracker.ts";
 import { announceInput, id20 } from "./support/announce_fixtures.ts";
 

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { HISTORY_POINTS, SwarmHistory } from "../src/core/swarm_history.ts";
+import { HISTORY_POINTS, SwarmHistory } from "../src/stats/swarm_history.ts";
 import { Tracker } from "../src/core/tracker.ts";
 import { announceInput, id20 } from "./support/announce_fixtures.ts";
 

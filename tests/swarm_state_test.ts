@@ -1,5 +1,5 @@
 /**
- * Tests for `src/core/swarm_state.ts` and `src/protocol/saved_peers.ts`: a tracker exported and
+ * Tests for `src/state/swarm_state.ts` and `src/state/saved_peers.ts`: a tracker exported and
  * imported into a fresh one answers the same; expired peers stay out; the allowlist and caps
  * still apply; the count journal writes exactly what changed and forgets what went.
  *
@@ -14,9 +14,9 @@ import {
   importSwarms,
   type PeerRow,
   type SwarmRow,
-} from "../src/core/swarm_state.ts";
+} from "../src/state/swarm_state.ts";
 import { Tracker } from "../src/core/tracker.ts";
-import { decodeSavedPeers, encodeSavedPeers, savedPeerSize } from "../src/protocol/saved_peers.ts";
+import { decodeSavedPeers, encodeSavedPeers, savedPeerSize } from "../src/state/saved_peers.ts";
 import { announceInput, id20, seededRandom, splitEndpoints } from "./support/announce_fixtures.ts";
 
 const T0 = 1_700_000_000_000;

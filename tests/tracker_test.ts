@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Allowlist, type TorrentInfo } from "../src/core/allowlist.ts";
-import { ClientError } from "../src/core/client_error.ts";
+import { ClientError } from "../src/protocol/client_error.ts";
 import { Tracker } from "../src/core/tracker.ts";
 import { announceInput, id20, seededRandom, splitEndpoints } from "./support/announce_fixtures.ts";
 

@@ -8,9 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { Passkeys } from "../src/core/passkeys.ts";
-import { StatsCounters } from "../src/core/stats_counters.ts";
+import { StatsCounters } from "../src/stats/stats_counters.ts";
 import { Tracker } from "../src/core/tracker.ts";
-import type { AnnounceInput, AnnounceResult } from "../src/core/types.ts";
+import type { AnnounceInput } from "../src/core/announce_input.ts";
+import type { AnnounceResult } from "../src/protocol/messages.ts";
 import { createMemoryLogger, type MemoryLogger } from "../src/runtime/logger.ts";
 import { ConnectionIds } from "../src/udp/connection_id.ts";
 import { createUdpHandler, type UdpHandler, type UdpSettings } from "../src/udp/handler.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { ClientError } from "../src/core/client_error.ts";
+import { ClientError } from "../src/protocol/client_error.ts";
 import { bytesToByteString } from "../src/protocol/byte_string.ts";
 import {
   encodeAnnounceResponse,

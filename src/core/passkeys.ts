@@ -8,7 +8,7 @@
  * @module
  */
 import { PASSKEY_PATTERN } from "../protocol/passkey.ts";
-import { ClientError } from "./client_error.ts";
+import { ClientError } from "../protocol/client_error.ts";
 
 /** A line of the key file that is not a valid key. */
 export interface SkippedLine {

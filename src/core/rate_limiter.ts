@@ -30,7 +30,7 @@
  *
  * @module
  */
-import { ClientError } from "./client_error.ts";
+import { ClientError } from "../protocol/client_error.ts";
 
 /** How the limiter is set up. */
 export interface RateLimiterOptions {

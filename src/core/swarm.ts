@@ -5,7 +5,7 @@
  * @module
  */
 import { PeerTable, type RecordPools } from "./peer_table.ts";
-import type { SwarmCounts } from "./types.ts";
+import type { SwarmCounts } from "../protocol/messages.ts";
 
 /** The peers of one info hash, by address family. */
 export class Swarm {

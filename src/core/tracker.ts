@@ -8,7 +8,7 @@
 import { ByteSlab } from "../protocol/byte_slab.ts";
 import type { ByteString } from "../protocol/byte_string.ts";
 import { Allowlist } from "./allowlist.ts";
-import { ClientError } from "./client_error.ts";
+import { ClientError } from "../protocol/client_error.ts";
 import {
   COMPLETION_COUNTED,
   createRecordPools,
@@ -19,7 +19,8 @@ import {
 } from "./peer_table.ts";
 import { StringPool } from "./string_pool.ts";
 import { Swarm } from "./swarm.ts";
-import type { AnnounceInput, AnnounceResult, ScrapeEntry, SwarmCounts } from "./types.ts";
+import type { AnnounceInput } from "./announce_input.ts";
+import type { AnnounceResult, ScrapeEntry, SwarmCounts } from "../protocol/messages.ts";
 
 /** How the core is set up. */
 export interface TrackerOptions {

@@ -10,13 +10,13 @@
  *
  * @module
  */
-import { ClientError } from "../core/client_error.ts";
+import { ClientError } from "../protocol/client_error.ts";
 import { type Passkeys, requirePasskey } from "../core/passkeys.ts";
 import type { RateLimiter } from "../core/rate_limiter.ts";
-import { failureReasonOf, StatsCounters, type StatsRecorder } from "../core/stats_counters.ts";
-import type { SwarmHistory } from "../core/swarm_history.ts";
+import { failureReasonOf, StatsCounters, type StatsRecorder } from "../stats/stats_counters.ts";
+import type { SwarmHistory } from "../stats/swarm_history.ts";
 import type { Tracker } from "../core/tracker.ts";
-import type { AnnounceRequest } from "../core/types.ts";
+import type { AnnounceRequest } from "../protocol/messages.ts";
 import { parseAnnounceUrl } from "../protocol/announce_request.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
 import {
@@ -31,7 +31,7 @@ import { rawQueryOf } from "../protocol/query.ts";
 import { parseScrapeUrl } from "../protocol/scrape_request.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { clientAddress } from "./client_address.ts";
-import { createStatsRoutes } from "./stats_routes.ts";
+import { createStatsRoutes } from "../stats/stats_routes.ts";
 
 /** The settings the HTTP transport reads (a subset of the config, already resolved). */
 export interface HttpSettings {

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { ClientError } from "../core/client_error.ts";
-import type { AnnounceEvent, AnnounceRequest } from "../core/types.ts";
+import { ClientError } from "./client_error.ts";
+import type { AnnounceEvent, AnnounceRequest } from "./messages.ts";
 import { type ByteString, byteString20 } from "./byte_string.ts";
 import { parseIp } from "./ip_address.ts";
 import {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AnnounceResult, ScrapeEntry } from "../core/types.ts";
+import type { AnnounceResult, ScrapeEntry } from "./messages.ts";
 import { asciiBytes, BencodeWriter } from "./bencode_encode.ts";
 import { formatIp } from "./ip_address.ts";
 

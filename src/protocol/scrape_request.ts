@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ClientError } from "../core/client_error.ts";
+import { ClientError } from "./client_error.ts";
 import type { ByteString } from "./byte_string.ts";
 import { twentyBytes } from "./announce_request.ts";
 import {

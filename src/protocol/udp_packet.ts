@@ -13,8 +13,8 @@
  *
  * @module
  */
-import { ClientError } from "../core/client_error.ts";
-import type { AnnounceEvent, AnnounceRequest } from "../core/types.ts";
+import { ClientError } from "./client_error.ts";
+import type { AnnounceEvent, AnnounceRequest } from "./messages.ts";
 import type { NumwantLimits } from "./announce_request.ts";
 import { ByteSlab } from "./byte_slab.ts";
 import { bytesToByteString, type ByteString, byteString20 } from "./byte_string.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { messageOf } from "../core/error_message.ts";
+import { messageOf } from "../protocol/error_message.ts";
 import type { Passkeys } from "../core/passkeys.ts";
 import type { Config } from "../config.ts";
 import type { Logger } from "./logger.ts";

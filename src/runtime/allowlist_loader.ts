@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { messageOf } from "../core/error_message.ts";
+import { messageOf } from "../protocol/error_message.ts";
 import { join } from "node:path";
 import { Allowlist, type TorrentInfo } from "../core/allowlist.ts";
 import type { ByteString } from "../protocol/byte_string.ts";

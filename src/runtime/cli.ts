@@ -7,7 +7,7 @@
  */
 import { dirname } from "node:path";
 import { parseArgs } from "node:util";
-import { messageOf } from "../core/error_message.ts";
+import { messageOf } from "../protocol/error_message.ts";
 import {
   type Config,
   ConfigError,

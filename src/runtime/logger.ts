@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { messageOf } from "../core/error_message.ts";
+import { messageOf } from "../protocol/error_message.ts";
 
 /**
  * What a line is about. The first five are the original's: `startup`, `client` (an announce),

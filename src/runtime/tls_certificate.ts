@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { oneLineMessageOf } from "../core/error_message.ts";
+import { oneLineMessageOf } from "../protocol/error_message.ts";
 import { createPrivateKey, X509Certificate } from "node:crypto";
 
 /** A checked certificate and key, with what the log says about them. */

@@ -12,10 +12,10 @@
  *
  * @module
  */
-import { ClientError } from "../core/client_error.ts";
+import { ClientError } from "../protocol/client_error.ts";
 import { type Passkeys, requirePasskey } from "../core/passkeys.ts";
 import type { RateLimiter } from "../core/rate_limiter.ts";
-import { failureReasonOf, NO_STATS, type StatsRecorder } from "../core/stats_counters.ts";
+import { failureReasonOf, NO_STATS, type StatsRecorder } from "../stats/stats_counters.ts";
 import type { Tracker } from "../core/tracker.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
 import { formatEndpoint, formatIp, parseIp } from "../protocol/ip_address.ts";

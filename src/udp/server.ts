@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { messageOf } from "../core/error_message.ts";
+import { messageOf } from "../protocol/error_message.ts";
 import { MAX_REQUEST_BYTES } from "../protocol/udp_packet.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { UdpHandler } from "./handler.ts";

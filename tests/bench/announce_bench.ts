@@ -10,7 +10,8 @@
  * @module
  */
 import { Tracker } from "../../src/core/tracker.ts";
-import type { AnnounceInput, AnnounceRequest } from "../../src/core/types.ts";
+import type { AnnounceInput } from "../../src/core/announce_input.ts";
+import type { AnnounceRequest } from "../../src/protocol/messages.ts";
 import { seededRandom } from "../support/seeded_random.ts";
 
 const TORRENTS = 100;

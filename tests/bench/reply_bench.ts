@@ -8,7 +8,7 @@
  * @module
  */
 import bencode from "bencode";
-import type { AnnounceResult } from "../../src/core/types.ts";
+import type { AnnounceResult } from "../../src/protocol/messages.ts";
 import { encodeAnnounceReply } from "../../src/protocol/http_reply.ts";
 
 const PEERS = new Uint8Array(50 * 6).map((_, i) => (i * 37 + 11) & 0xff);

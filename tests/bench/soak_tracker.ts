@@ -13,7 +13,7 @@
  */
 import { loadConfigFile } from "../../src/runtime/cli.ts";
 import { createLogger } from "../../src/runtime/logger.ts";
-import { startTrackerServer } from "../../src/runtime/tracker_server.ts";
+import { startTrackerServer } from "../../src/server.ts";
 
 const [configPath, memoryPath, intervalText] = Deno.args;
 const gc = (globalThis as { gc?: () => void }).gc;

@@ -1,6 +1,6 @@
 /**
  * Measures the two embedded stores that ship with Deno, `node:sqlite` and Deno KV, on the state
- * file's workload, so the choice in `src/runtime/state_store.ts` rests on figures:
+ * file's workload, so the choice in `src/state/state_store.ts` rests on figures:
  *
  * 1. the count journal: once a second, one transaction writing the `downloaded` counts that
  *    changed (1 and 100 per commit), durable at commit;

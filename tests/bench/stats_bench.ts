@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { NO_STATS, StatsCounters } from "../../src/core/stats_counters.ts";
+import { NO_STATS, StatsCounters } from "../../src/stats/stats_counters.ts";
 import { Tracker } from "../../src/core/tracker.ts";
 import { createHttpHandler, type HttpHandler } from "../../src/http/handler.ts";
 import { createMemoryLogger } from "../../src/runtime/logger.ts";

@@ -1,7 +1,7 @@
 /**
  * How long one slice of the expiry sweep holds the event loop (issue 8: no request may wait
  * behind a sweep). The server runs `Tracker.sweep(now, SWEEP_SLICE)` as one macrotask per slice
- * (`src/runtime/tracker_server.ts`), so a request waits at most one slice: this fills a tracker
+ * (`src/server.ts`), so a request waits at most one slice: this fills a tracker
  * with `--peers` peers over `--torrents` swarms (1,000,000 over 10,000 by default) and times
  * every slice of full passes in three cases: no peer expired (the usual pass: every peer looked
  * at, none removed), half of them expired, and all of them expired (the largest removal work).

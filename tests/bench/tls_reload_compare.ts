@@ -1,6 +1,6 @@
 /**
  * Measures the two ways NoBrake could take up a renewed TLS certificate, and what each costs, so
- * the choice in `src/runtime/http_listener.ts` rests on figures:
+ * the choice in `src/http/listener.ts` rests on figures:
  *
  * 1. swap under load: 8 clients open a fresh TLS connection per request in a loop while the
  *    certificate is swapped 20 times, 200 ms apart; every failed request is counted.
@@ -18,7 +18,7 @@
  * @module
  */
 import { createServer } from "node:https";
-import { listenHttp } from "../../src/runtime/http_listener.ts";
+import { listenHttp } from "../../src/http/listener.ts";
 import { makeCertificate, type TestCertificate } from "../support/tls_fixture.ts";
 
 /** One line to stdout (the lint rules keep `console` out of the code). */

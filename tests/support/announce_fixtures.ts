@@ -3,7 +3,8 @@
  *
  * @module
  */
-import type { AnnounceInput, AnnounceRequest } from "../../src/core/types.ts";
+import type { AnnounceInput } from "../../src/core/announce_input.ts";
+import type { AnnounceRequest } from "../../src/protocol/messages.ts";
 import type { ByteString } from "../../src/protocol/byte_string.ts";
 import { parseIp } from "../../src/protocol/ip_address.ts";
 

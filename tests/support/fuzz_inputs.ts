@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { AnnounceRequest } from "../../src/core/types.ts";
+import type { AnnounceRequest } from "../../src/protocol/messages.ts";
 import type { BencodeValue } from "../../src/protocol/bencode_encode.ts";
 import { seededRandom } from "./seeded_random.ts";
 

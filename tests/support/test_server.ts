@@ -7,7 +7,7 @@
  */
 import { parseConfig } from "../../src/config.ts";
 import { createMemoryLogger, type MemoryLogger } from "../../src/runtime/logger.ts";
-import { startTrackerServer, type TrackerServer } from "../../src/runtime/tracker_server.ts";
+import { startTrackerServer, type TrackerServer } from "../../src/server.ts";
 import { writeTorrentFile } from "./torrent_fixture.ts";
 
 /** A running test tracker. */

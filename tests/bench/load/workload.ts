@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { AnnounceRequest } from "../../../src/core/types.ts";
+import type { AnnounceRequest } from "../../../src/protocol/messages.ts";
 import { type ByteString, byteString20 } from "../../../src/protocol/byte_string.ts";
 import { seededRandom } from "../../support/seeded_random.ts";
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { PeerView, TorrentView } from "../core/stats_snapshot.ts";
+import type { PeerView, TorrentView } from "./stats_snapshot.ts";
 import { type ByteString, byteStringToBytes, byteStringToHex } from "../protocol/byte_string.ts";
 import { formatBytes } from "./format_bytes.ts";
 import { escapeHtml } from "./html_escape.ts";

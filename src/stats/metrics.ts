@@ -13,8 +13,8 @@ import {
   DURATION_BUCKETS,
   FAILURE_REASONS,
   PROTOCOLS,
-} from "../core/stats_counters.ts";
-import type { StatsTotals } from "../core/stats_snapshot.ts";
+} from "./stats_counters.ts";
+import type { StatsTotals } from "./stats_snapshot.ts";
 
 /** The `Content-Type` of the exposition format. */
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";

@@ -8,7 +8,7 @@
 import type { ByteString } from "../protocol/byte_string.ts";
 import type { CountersSnapshot } from "./stats_counters.ts";
 import type { SwarmSeries } from "./swarm_history.ts";
-import type { SwarmCounts, Transport } from "./types.ts";
+import type { SwarmCounts, Transport } from "../protocol/messages.ts";
 
 /** One peer as the stats page shows it. Every string may come from a stranger: escape it. */
 export interface PeerView {

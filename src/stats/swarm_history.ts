@@ -16,7 +16,7 @@
  * @module
  */
 import type { ByteString } from "../protocol/byte_string.ts";
-import type { Tracker } from "./tracker.ts";
+import type { Tracker } from "../core/tracker.ts";
 
 /** Seconds between samples. */
 export const HISTORY_STEP_SECONDS = 60;

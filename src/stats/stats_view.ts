@@ -11,14 +11,14 @@
  */
 import type { ByteString } from "../protocol/byte_string.ts";
 import { formatEndpoint, formatIp } from "../protocol/ip_address.ts";
-import type { TorrentInfo } from "./allowlist.ts";
-import { PARTIAL_SEED, SEEDER, VIA_UDP } from "./peer_table.ts";
+import type { TorrentInfo } from "../core/allowlist.ts";
+import { PARTIAL_SEED, SEEDER, VIA_UDP } from "../core/peer_table.ts";
 import type { PeerView, StatsSnapshot, StatsTotals, TorrentView } from "./stats_snapshot.ts";
 import { StatsCounters } from "./stats_counters.ts";
 import { addSwarm, emptyTotals } from "./stats_totals.ts";
-import type { Swarm } from "./swarm.ts";
+import type { Swarm } from "../core/swarm.ts";
 import { HISTORY_POINTS, type SwarmHistory, type SwarmSeries } from "./swarm_history.ts";
-import type { Tracker } from "./tracker.ts";
+import type { Tracker } from "../core/tracker.ts";
 
 /** Torrents per page unless told otherwise. */
 export const TORRENTS_PER_PAGE = 50;

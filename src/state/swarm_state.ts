@@ -1,7 +1,7 @@
 /**
  * The tracker's state as plain rows, for the state file, and back. Pure: no I/O, time passed in.
- * The file itself (SQLite) is `src/runtime/state_store.ts`; the byte layout of saved peers is
- * `src/protocol/saved_peers.ts`.
+ * The file itself (SQLite) is `src/state/state_store.ts`; the byte layout of saved peers is
+ * `src/state/saved_peers.ts`.
  *
  * - `exportSwarms` walks every swarm through the public `Tracker`/`Swarm`/`PeerTable` API and
  *   yields one row per swarm: its `downloaded` count and its peers.
@@ -16,7 +16,7 @@
  * @module
  */
 import type { ByteString } from "../protocol/byte_string.ts";
-import type { Tracker } from "./tracker.ts";
+import type { Tracker } from "../core/tracker.ts";
 
 /** One peer as saved. */
 export interface PeerRow {

@@ -1,10 +1,10 @@
 /**
- * The typed vocabulary shared by the protocol parsers, the tracker core and the transports:
- * what an announce and a scrape ask for, and what the core answers. Nothing here does work.
+ * The typed messages shared by the protocol parsers, the tracker core and the transports: what an
+ * announce and a scrape ask for, and what the core answers. Nothing here does work.
  *
  * @module
  */
-import type { ByteString } from "../protocol/byte_string.ts";
+import type { ByteString } from "./byte_string.ts";
 
 /** The `event` of an announce; `"none"` is a regular interval announce (BEP 3, BEP 21 `paused`). */
 export type AnnounceEvent = "none" | "started" | "completed" | "stopped" | "paused";
@@ -38,26 +38,6 @@ export interface AnnounceRequest {
 
 /** Which transport a request arrived on (for stats). */
 export type Transport = "http" | "udp";
-
-/** What the core needs to record a peer: the request plus what the transport knows. */
-export interface AnnounceInput {
-  request: AnnounceRequest;
-  /** The address peers will be told to dial: 4 or 16 bytes (IPv4-mapped addresses unmapped). */
-  address: Uint8Array;
-  /** The address the request came from, when it differs from `address` (shown on /stats). */
-  connectionAddress: Uint8Array | null;
-  /**
-   * The `User-Agent` header, or `""`; or a function that reads it, which the core calls only when
-   * it records the agent: for a new peer, on `started`, and while the peer's agent is unknown.
-   * Reading the header is a tenth of the work of an HTTP announce (`tests/bench/README.md`), and
-   * a client's agent changes only when it restarts, which it announces with `started`.
-   */
-  userAgent: string | (() => string);
-  /** Return peer ids alongside addresses (non-compact HTTP replies). */
-  wantPeerIds: boolean;
-  /** The transport the announce came over (shown on /stats). @default "http" */
-  transport?: Transport;
-}
 
 /** Swarm counts, as in a scrape (BEP 48) plus BEP 21 `downloaders`. */
 export interface SwarmCounts {

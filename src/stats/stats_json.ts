@@ -9,14 +9,9 @@
  *
  * @module
  */
-import {
-  FAILURE_REASONS,
-  PROTOCOLS,
-  RATE_SLOT_SECONDS,
-  requestRate,
-} from "../core/stats_counters.ts";
-import type { PeerView, StatsSnapshot, TorrentView } from "../core/stats_snapshot.ts";
-import { HISTORY_STEP_SECONDS } from "../core/swarm_history.ts";
+import { FAILURE_REASONS, PROTOCOLS, RATE_SLOT_SECONDS, requestRate } from "./stats_counters.ts";
+import type { PeerView, StatsSnapshot, TorrentView } from "./stats_snapshot.ts";
+import { HISTORY_STEP_SECONDS } from "./swarm_history.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
 
 /** Windows of `requests.per_second`, by key. */

@@ -1,7 +1,7 @@
 /**
  * The state file: an SQLite database (`node:sqlite`, built into Deno) holding every torrent's
  * `downloaded` count and, after a graceful stop, the live peers. The rows and their meaning are
- * `src/core/swarm_state.ts`; this module only reads and writes them.
+ * `src/state/swarm_state.ts`; this module only reads and writes them.
  *
  * - Counts are written behind, in one transaction per period (`writeCounts`), in WAL mode with
  *   `synchronous = FULL`: a committed count survives a crash of the process and of the machine.
@@ -15,13 +15,13 @@
  *
  * @module
  */
-import { oneLineMessageOf } from "../core/error_message.ts";
+import { oneLineMessageOf } from "../protocol/error_message.ts";
 import { existsSync, renameSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
-import type { CountChanges, SwarmRow } from "../core/swarm_state.ts";
+import type { CountChanges, SwarmRow } from "./swarm_state.ts";
 import { bytesToByteString, type ByteString, byteStringToBytes } from "../protocol/byte_string.ts";
-import { decodeSavedPeers, encodeSavedPeers, savedPeerCount } from "../protocol/saved_peers.ts";
-import type { Logger } from "./logger.ts";
+import { decodeSavedPeers, encodeSavedPeers, savedPeerCount } from "./saved_peers.ts";
+import type { Logger } from "../runtime/logger.ts";
 
 /** The schema this code writes (SQLite `user_version`). */
 const SCHEMA_VERSION = 1;

@@ -1,7 +1,7 @@
 /**
  * Keeps the tracker's state in the state file for its whole run: opens the file and puts the saved
  * swarms back at start, writes changed `downloaded` counts once a second, and saves everything on a
- * graceful stop. The rows are `src/core/swarm_state.ts`; the file is `state_store.ts`.
+ * graceful stop. The rows are `src/state/swarm_state.ts`; the file is `state_store.ts`.
  *
  * Worst case on a crash (`kill -9`, power loss): the completions counted in the last second, which
  * had not been written yet, and every peer (peers are saved on a graceful stop only; they come
@@ -10,11 +10,11 @@
  *
  * @module
  */
-import { oneLineMessageOf } from "../core/error_message.ts";
-import { CountJournal, exportSwarms, importSwarms, type SwarmRow } from "../core/swarm_state.ts";
+import { oneLineMessageOf } from "../protocol/error_message.ts";
+import { CountJournal, exportSwarms, importSwarms, type SwarmRow } from "./swarm_state.ts";
 import type { Tracker } from "../core/tracker.ts";
 import type { ByteString } from "../protocol/byte_string.ts";
-import type { Logger } from "./logger.ts";
+import type { Logger } from "../runtime/logger.ts";
 import { openStateStore, type StateStore } from "./state_store.ts";
 
 /** How often changed counts are written. */

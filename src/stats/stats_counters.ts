@@ -19,8 +19,8 @@
  *
  * @module
  */
-import { ClientError, type RefusalReason } from "./client_error.ts";
-import type { Transport } from "./types.ts";
+import { ClientError, type RefusalReason } from "../protocol/client_error.ts";
+import type { Transport } from "../protocol/messages.ts";
 
 /** Why a request failed: a client refusal class, or `internal` for a bug. Never client text. */
 export type FailureReason = RefusalReason | "internal";

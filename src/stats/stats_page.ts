@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { RATE_SLOT_SECONDS, requestRate } from "../core/stats_counters.ts";
-import type { StatsSnapshot } from "../core/stats_snapshot.ts";
+import { RATE_SLOT_SECONDS, requestRate } from "./stats_counters.ts";
+import type { StatsSnapshot } from "./stats_snapshot.ts";
 import { escapeHtml } from "./html_escape.ts";
 import { STATS_STYLE } from "./stats_style.ts";
 import { renderTorrent } from "./stats_torrent.ts";

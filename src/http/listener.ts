@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { messageOf } from "../core/error_message.ts";
+import { messageOf } from "../protocol/error_message.ts";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";

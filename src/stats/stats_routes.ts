@@ -6,10 +6,10 @@
  *
  * @module
  */
-import type { StatsCounters } from "../core/stats_counters.ts";
-import { trackerTotals } from "../core/stats_totals.ts";
-import { takeStatsSnapshot } from "../core/stats_view.ts";
-import type { SwarmHistory } from "../core/swarm_history.ts";
+import type { StatsCounters } from "./stats_counters.ts";
+import { trackerTotals } from "./stats_totals.ts";
+import { takeStatsSnapshot } from "./stats_view.ts";
+import type { SwarmHistory } from "./swarm_history.ts";
 import type { Tracker } from "../core/tracker.ts";
 import type { ByteString } from "../protocol/byte_string.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { PeerRow } from "../core/swarm_state.ts";
-import { byteString20 } from "./byte_string.ts";
+import type { PeerRow } from "./swarm_state.ts";
+import { byteString20 } from "../protocol/byte_string.ts";
 
 /** Bytes per saved peer of a family. */
 export function savedPeerSize(addressLength: 4 | 16): number {

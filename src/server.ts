@@ -8,26 +8,26 @@
  *
  * @module
  */
-import { messageOf } from "../core/error_message.ts";
-import { Allowlist, diffAllowlists } from "../core/allowlist.ts";
-import type { Passkeys } from "../core/passkeys.ts";
-import { RateLimiter } from "../core/rate_limiter.ts";
-import { StatsCounters } from "../core/stats_counters.ts";
-import { HISTORY_STEP_SECONDS, SwarmHistory } from "../core/swarm_history.ts";
-import { Tracker } from "../core/tracker.ts";
-import { type Config, effectiveMinInterval } from "../config.ts";
-import { createHttpHandler } from "../http/handler.ts";
-import { byteStringToHex } from "../protocol/byte_string.ts";
-import { CidrSet } from "../protocol/cidr.ts";
-import { createUdpHandler } from "../udp/handler.ts";
-import { startUdpServer, type UdpServer } from "../udp/server.ts";
-import { VERSION } from "../version.ts";
-import { AccessFiles } from "./access_files.ts";
-import { loadAllowlist } from "./allowlist_loader.ts";
-import { type DirectoryWatcher, watchDirectory } from "./directory_watcher.ts";
-import { type HttpListener, listenHttp } from "./http_listener.ts";
-import type { Logger } from "./logger.ts";
-import { StateKeeper } from "./state_keeper.ts";
+import { messageOf } from "./protocol/error_message.ts";
+import { Allowlist, diffAllowlists } from "./core/allowlist.ts";
+import type { Passkeys } from "./core/passkeys.ts";
+import { RateLimiter } from "./core/rate_limiter.ts";
+import { StatsCounters } from "./stats/stats_counters.ts";
+import { HISTORY_STEP_SECONDS, SwarmHistory } from "./stats/swarm_history.ts";
+import { Tracker } from "./core/tracker.ts";
+import { type Config, effectiveMinInterval } from "./config.ts";
+import { createHttpHandler } from "./http/handler.ts";
+import { byteStringToHex } from "./protocol/byte_string.ts";
+import { CidrSet } from "./protocol/cidr.ts";
+import { createUdpHandler } from "./udp/handler.ts";
+import { startUdpServer, type UdpServer } from "./udp/server.ts";
+import { VERSION } from "./version.ts";
+import { AccessFiles } from "./runtime/access_files.ts";
+import { loadAllowlist } from "./runtime/allowlist_loader.ts";
+import { type DirectoryWatcher, watchDirectory } from "./runtime/directory_watcher.ts";
+import { type HttpListener, listenHttp } from "./http/listener.ts";
+import type { Logger } from "./runtime/logger.ts";
+import { StateKeeper } from "./state/state_keeper.ts";
 
 /** A running tracker. */
 export interface TrackerServer {

@@ -8,10 +8,10 @@
  *
  * @module
  */
-import { type PeerTable, VIA_UDP } from "./peer_table.ts";
+import { type PeerTable, VIA_UDP } from "../core/peer_table.ts";
 import type { StatsTotals } from "./stats_snapshot.ts";
-import type { Swarm } from "./swarm.ts";
-import type { Tracker } from "./tracker.ts";
+import type { Swarm } from "../core/swarm.ts";
+import type { Tracker } from "../core/tracker.ts";
 
 /** Counts with every field 0. */
 export function emptyTotals(): StatsTotals {
