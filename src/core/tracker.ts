@@ -8,7 +8,7 @@
 import { ByteSlab } from "../protocol/byte_slab.ts";
 import type { ByteString } from "../protocol/byte_string.ts";
 import { Allowlist } from "./allowlist.ts";
-import { ClientError } from "../protocol/client_error.ts";
+import { hashKey, notAllowed, peerIdInUse, swarmFull, tooManyTorrents } from "./refusals.ts";
 import {
   COMPLETION_COUNTED,
   createRecordPools,
@@ -21,6 +21,7 @@ import { StringPool } from "./string_pool.ts";
 import { Swarm } from "./swarm.ts";
 import type { AnnounceInput } from "./announce_input.ts";
 import type { AnnounceResult, ScrapeEntry, SwarmCounts } from "../protocol/messages.ts";
+import type { SwarmStore } from "./swarm_store.ts";
 
 /** How the core is set up. */
 export interface TrackerOptions {
@@ -38,18 +39,13 @@ export interface TrackerOptions {
   onCompletion?: (infoHash: ByteString) => void;
 }
 
-/** Seconds a client refused for a full tracker or swarm is asked to wait (BEP 31). */
-const RETRY_WHEN_FULL = 600;
-/** Seconds a client announcing a torrent that is not allowed is asked to wait (BEP 31). */
-const RETRY_WHEN_NOT_ALLOWED = 3600;
-
 const ZERO_COUNTS: SwarmCounts = { complete: 0, incomplete: 0, downloaders: 0, downloaded: 0 };
 const NO_BYTES = new Uint8Array(0);
 /** Bytes per slab that reply peer lists are carved from (see `byte_slab.ts`). */
 const SLAB_SIZE = 64 * 1024;
 
-/** Swarms, allowlist and the rules that tie them together. */
-export class Tracker {
+/** Swarms, allowlist and the rules that tie them together: the in-memory swarm store. */
+export class Tracker implements SwarmStore {
   readonly #swarms = new Map<ByteString, Swarm>();
   readonly #agents = new StringPool({ maxEntries: 4096, maxLength: 200 });
   readonly #expirySeconds: number;
@@ -89,20 +85,14 @@ export class Tracker {
   announce(input: AnnounceInput, now: number): AnnounceResult {
     const request = input.request;
     if (!this.#allowlist.allows(request.infoHash)) {
-      throw new ClientError("torrent is not allowed on this tracker", {
-        retryIn: RETRY_WHEN_NOT_ALLOWED,
-        reason: "not_allowed",
-      });
+      throw notAllowed();
     }
     let swarm = this.#swarms.get(request.infoHash);
     const stopped = request.event === "stopped";
     if (swarm === undefined) {
       if (stopped) return emptyResult(ZERO_COUNTS);
       if (this.#allowlist.open && this.#swarms.size >= this.#maxTorrents) {
-        throw new ClientError("tracker is full: too many torrents", {
-          retryIn: RETRY_WHEN_FULL,
-          reason: "full",
-        });
+        throw tooManyTorrents();
       }
       swarm = new Swarm(this.#hashSeed, this.#pools);
       this.#swarms.set(request.infoHash, swarm);
@@ -114,9 +104,7 @@ export class Tracker {
     if (slot >= 0 && !table.hasAddress(slot, input.address)) {
       // Another address may take over a peer id only by proving it is the same client.
       if (keyHash === 0 || table.keyHashOf(slot) !== keyHash) {
-        throw new ClientError("peer_id is in use by a peer at another address", {
-          reason: "hijack",
-        });
+        throw peerIdInUse();
       }
     }
     if (stopped) {
@@ -147,7 +135,7 @@ export class Tracker {
     if (slot >= 0) slot = table.update(slot, input.address, request.port, record);
     else {
       if (swarm.peerCount >= this.#maxPeersPerTorrent) {
-        throw new ClientError("swarm is full", { retryIn: RETRY_WHEN_FULL, reason: "full" });
+        throw swarmFull();
       }
       slot = table.insert(request.peerId, input.address, request.port, record);
     }
@@ -329,11 +317,4 @@ export class Tracker {
 
 function emptyResult(counts: SwarmCounts): AnnounceResult {
   return { ...counts, peers4: NO_BYTES, peers6: NO_BYTES, peerIds4: null, peerIds6: null };
-}
-
-/** A non-zero 32-bit hash of a client `key` (0 means "no key"). */
-function hashKey(key: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < key.length; i++) hash = Math.imul(hash ^ key.charCodeAt(i), 0x01000193);
-  return hash === 0 ? 1 : hash;
 }

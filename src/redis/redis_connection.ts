@@ -1,0 +1,179 @@
+/**
+ * One connection to Redis for the swarm store, through npm `redis` (node-redis; chosen over
+ * `ioredis` by `tests/bench/redis_clients.ts`): scripts loaded with `SCRIPT LOAD` and run with
+ * `EVALSHA`, loaded again on `NOSCRIPT` (a restarted Redis has forgotten them); replies as bytes.
+ *
+ * Faults: the client reconnects by itself with a growing back-off; while Redis is away a call
+ * fails at once (no offline queue, so no request waits for a Redis that may not come back), and a
+ * call Redis does not answer within the timeout fails too. One log line when Redis goes and one
+ * when it is back, never one per request; every failed call is counted (`errors`, for /metrics).
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { createClient, RESP_TYPES } from "redis";
+import { messageOf, oneLineMessageOf } from "../protocol/error_message.ts";
+import type { Logger } from "../runtime/logger.ts";
+
+/** Milliseconds a call may wait for Redis before it fails. */
+const CALL_TIMEOUT_MS = 2_000;
+/** Longest wait between reconnection attempts. */
+const MAX_BACKOFF_MS = 2_000;
+
+/** An argument of a script call: bytes or text. */
+export type ScriptArgument = Buffer | string;
+
+/** A reply value as scripts return it: numbers, byte strings (as `Buffer`) and arrays of them. */
+export type ScriptReply = number | Buffer | null | ScriptReply[];
+
+/** Thrown for any failed call: Redis away, slow, or refusing. The store turns it into a refusal. */
+export class StoreUnavailableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}
+
+/** Options for `RedisConnection.open`. */
+export interface RedisConnectionOptions {
+  /** `redis://[:password@]host:port/db` or `rediss://…`. */
+  url: string;
+  logger: Logger;
+  /** The scripts this connection runs, by name. */
+  scripts: Record<string, string>;
+  /** Milliseconds a call may take. @default 2000 */
+  callTimeoutMs?: number;
+}
+
+/** A connection that runs named scripts. */
+export class RedisConnection {
+  readonly #client;
+  readonly #logger: Logger;
+  readonly #url: string;
+  readonly #scripts: Record<string, string>;
+  readonly #shas = new Map<string, string>();
+  readonly #callOptions: { timeout: number; rejectInFlight: boolean };
+  #up = false;
+  #closed = false;
+  /** Calls that failed since start. */
+  errors = 0;
+
+  private constructor(options: RedisConnectionOptions) {
+    this.#logger = options.logger;
+    this.#url = redactUrl(options.url);
+    this.#scripts = options.scripts;
+    this.#callOptions = { timeout: options.callTimeoutMs ?? CALL_TIMEOUT_MS, rejectInFlight: true };
+    const base = createClient({
+      url: options.url,
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: this.#callOptions.timeout,
+        reconnectStrategy: (retries: number) =>
+          Math.min(50 * 2 ** Math.min(retries, 6), MAX_BACKOFF_MS),
+      },
+    });
+    // Without a listener an "error" event would throw and end the process.
+    base.on("error", (error: unknown) => this.#wentAway(error));
+    base.on("ready", () => this.#cameBack());
+    this.#client = base.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+  }
+
+  /**
+   * Connects and loads the scripts. Fails when Redis cannot be reached now: a tracker told to use
+   * Redis does not start without it (once running, it rides out outages).
+   */
+  static async open(options: RedisConnectionOptions): Promise<RedisConnection> {
+    const connection = new RedisConnection(options);
+    try {
+      await connection.#client.connect();
+      await connection.#loadScripts();
+    } catch (error) {
+      await connection.close();
+      throw new Error(`cannot reach Redis at ${connection.#url}: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+    return connection;
+  }
+
+  /** Runs a named script with its arguments; throws `StoreUnavailableError` when it cannot. */
+  async run(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
+    if (!this.#up) {
+      this.errors++;
+      throw new StoreUnavailableError("Redis is unavailable");
+    }
+    try {
+      return await this.#evalsha(name, args);
+    } catch (error) {
+      if (!String(messageOf(error)).startsWith("NOSCRIPT")) throw this.#failed(error);
+      // Redis restarted (or its scripts were flushed) since they were loaded: load and run again.
+      try {
+        await this.#loadScripts();
+        return await this.#evalsha(name, args);
+      } catch (again) {
+        throw this.#failed(again);
+      }
+    }
+  }
+
+  /** Closes the connection; calls after it fail. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#up = false;
+    try {
+      await this.#client.close();
+    } catch {
+      // Already closed or never connected.
+    }
+  }
+
+  async #evalsha(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
+    const sha = this.#shas.get(name);
+    if (sha === undefined) throw new Error(`no script named "${name}"`);
+    return await this.#client.withCommandOptions(this.#callOptions).evalSha(sha, {
+      arguments: args,
+    }) as ScriptReply;
+  }
+
+  async #loadScripts(): Promise<void> {
+    for (const [name, source] of Object.entries(this.#scripts)) {
+      this.#shas.set(name, String(await this.#client.scriptLoad(source)));
+    }
+  }
+
+  #failed(error: unknown): StoreUnavailableError {
+    this.errors++;
+    return new StoreUnavailableError(`Redis call failed: ${oneLineMessageOf(error)}`, {
+      cause: error,
+    });
+  }
+
+  #wentAway(error: unknown): void {
+    if (!this.#up || this.#closed) return;
+    this.#up = false;
+    this.#logger.log("error", `Redis at ${this.#url} is unavailable: ${oneLineMessageOf(error)}`);
+  }
+
+  #cameBack(): void {
+    if (this.#closed) return;
+    const wasDown = !this.#up && this.#shas.size > 0;
+    this.#up = true;
+    if (wasDown) {
+      this.#logger.log("startup", `Redis at ${this.#url} is back`);
+      // Scripts are loaded again on the first NOSCRIPT; loading them now saves that round trip.
+      this.#loadScripts().catch(() => {});
+    }
+  }
+}
+
+/** The URL without its password, for log lines. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparsable URL)";
+  }
+}
