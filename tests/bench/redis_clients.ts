@@ -39,9 +39,12 @@ for (const name of ["ioredis", "redis"] as const) {
   }
   await close();
 }
-console.log("| client | in flight | EVALSHA/s | CPU µs per call (this process) |");
-console.log("|---|---|---|---|");
-for (const row of rows) console.log(row);
+const table = [
+  "| client | in flight | EVALSHA/s | CPU µs per call (this process) |",
+  "|---|---|---|---|",
+  ...rows,
+];
+Deno.stdout.writeSync(new TextEncoder().encode(table.join("\n") + "\n"));
 
 async function measure(call: Call, inFlight: number) {
   const key = Buffer.from(crypto.getRandomValues(new Uint8Array(20)));
