@@ -162,6 +162,13 @@ export interface Config {
    * @default 0
    */
   readonly rate_limit: number;
+  /**
+   * Redis URL (`redis://[:password@]host:port/db`, or `rediss://` for TLS) of a swarm store shared
+   * by every NoBrake process pointed at it; those processes also share their HTTP port
+   * (`SO_REUSEPORT`). `null` keeps the swarms in this process's memory (and `state_file` in use).
+   * @default null
+   */
+  readonly redis: string | null;
 }
 
 /**
@@ -198,6 +205,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   shutdown_timeout: 10,
   passkeys: null,
   rate_limit: 0,
+  redis: null,
 });
 
 /** A config that cannot be used; the message is one line naming the file and, if known, the key. */
@@ -320,6 +328,7 @@ export function parseConfig(
     shutdown_timeout: get("shutdown_timeout"),
     passkeys: get("passkeys"),
     rate_limit: get("rate_limit"),
+    redis: get("redis"),
   };
 
   if (config.numwant_default > config.numwant_max) {
@@ -460,7 +469,21 @@ const READERS: { readonly [K in keyof Config]: Reader<Config[K]> } = {
   shutdown_timeout: integer(0),
   passkeys: orNull(nonEmptyString),
   rate_limit: integer(0),
+  redis: orNull({
+    expected: 'a "redis://" or "rediss://" URL',
+    read: (value) => typeof value === "string" && isRedisUrl(value) ? value : undefined,
+  }),
 };
+
+/** A URL node-redis accepts: the scheme, then a parsable URL with a host. */
+function isRedisUrl(text: string): boolean {
+  if (!text.startsWith("redis://") && !text.startsWith("rediss://")) return false;
+  try {
+    return new URL(text).hostname !== "";
+  } catch {
+    return false;
+  }
+}
 
 const REQUIRED: ReadonlySet<string> = new Set(["port", "allowed", "interval", "expiry"]);
 

@@ -28,6 +28,9 @@ import { type DirectoryWatcher, watchDirectory } from "./runtime/directory_watch
 import { type HttpListener, listenHttp } from "./http/listener.ts";
 import type { Logger } from "./runtime/logger.ts";
 import { StateKeeper } from "./state/state_keeper.ts";
+import { openSharedStore, type SharedStore } from "./server/shared_store.ts";
+import type { SwarmStore } from "./core/swarm_store.ts";
+import type { RedisSwarmStore } from "./redis/redis_store.ts";
 
 /** A running tracker. */
 export interface TrackerServer {
@@ -35,8 +38,10 @@ export interface TrackerServer {
   readonly httpAddress: Deno.NetAddr;
   /** The bound UDP address, or `null` when the config turned UDP off. */
   readonly udpAddress: Deno.NetAddr | null;
-  /** The core, for tests and stats. */
+  /** The core, for tests and stats (empty when the swarms are in Redis). */
   readonly tracker: Tracker;
+  /** Where the swarms are: `tracker`, or the Redis store when the config names one. */
+  readonly store: SwarmStore;
   /** The stats event sink every transport records its requests in. */
   readonly counters: StatsCounters;
   /** Swarm sizes over the last hour, sampled once a minute. */
@@ -78,12 +83,18 @@ export async function startTrackerServer(
   const loaded = openMode ? null : await loadListLogged(config.allowed, logger);
   const allowlist = loaded?.allowlist ?? Allowlist.openMode();
   const access = await AccessFiles.load(config, logger);
-  const state = config.state_file === null ? null : StateKeeper.open(config.state_file, {
-    logger,
-    now,
-    expirySeconds: config.expiry,
-    maxPeersPerTorrent: config.max_peers_per_torrent,
-  });
+  // With Redis the swarms and completed counts are there, and the state file is not used.
+  const shared: SharedStore | null = config.redis === null
+    ? null
+    : await openSharedStore({ ...config, redis: config.redis }, { allowlist, logger, now });
+  const state = config.state_file === null || shared !== null
+    ? null
+    : StateKeeper.open(config.state_file, {
+      logger,
+      now,
+      expirySeconds: config.expiry,
+      maxPeersPerTorrent: config.max_peers_per_torrent,
+    });
   const tracker = new Tracker({
     allowlist,
     expirySeconds: config.expiry,
@@ -99,8 +110,10 @@ export async function startTrackerServer(
   const rateLimiter = config.rate_limit === 0 ? null : new RateLimiter({
     perMinute: config.rate_limit,
   });
+  const store: SwarmStore = shared?.store ?? tracker;
   const handler = createHttpHandler({
     tracker,
+    store: shared?.store,
     logger,
     now,
     version: VERSION,
@@ -133,11 +146,14 @@ export async function startTrackerServer(
       port: config.port,
       tls: access.certificate,
       handler,
+      // Processes sharing swarms through Redis share the port too; the kernel spreads connections.
+      reusePort: shared !== null,
       onError: (error) => logger.log("error", `HTTPS request failed: ${messageOf(error)}`),
       onAcceptTrouble: (message) => logger.log("error", `HTTP listener ${message}`),
     });
   } catch (error) {
     state?.stop(tracker);
+    await shared?.close();
     throw error;
   }
   const httpAddress = listener.addr;
@@ -159,6 +175,7 @@ export async function startTrackerServer(
       udp = startUdp(config, {
         hostname,
         tracker,
+        store: shared?.store,
         counters,
         logger,
         now,
@@ -169,6 +186,7 @@ export async function startTrackerServer(
       // Nothing half-started is left behind: the caller gets the error and no listener.
       await listener.shutdown(0);
       state?.stop(tracker);
+      await shared?.close();
       throw error;
     }
   }
@@ -198,6 +216,7 @@ export async function startTrackerServer(
         const { allowlist: next, skipped } = await loadListLogged(config.allowed, logger);
         const { added, removed } = diffAllowlists(tracker.allowlist, next);
         tracker.replaceAllowlist(next);
+        shared?.store.replaceAllowlist(next);
         for (const hash of added) logger.log("torrent", `${byteStringToHex(hash)} added`);
         for (const hash of removed) logger.log("torrent", `${byteStringToHex(hash)} deleted`);
         logger.log("torrent", `reloaded: ${next.size} torrents allowed, ${skipped} files skipped`);
@@ -227,6 +246,7 @@ export async function startTrackerServer(
     httpAddress,
     udpAddress: udp?.addr ?? null,
     tracker,
+    store,
     counters,
     history,
     reload,
@@ -244,6 +264,7 @@ export async function startTrackerServer(
         );
       }
       state?.stop(tracker);
+      await shared?.close();
       logger.flush();
     },
   };
@@ -253,6 +274,8 @@ export async function startTrackerServer(
 interface UdpShared {
   hostname: string;
   tracker: Tracker;
+  /** The shared store announces and scrapes go to, when not `tracker`. */
+  store?: RedisSwarmStore;
   counters: StatsCounters;
   logger: Logger;
   now: () => number;
@@ -271,6 +294,7 @@ function startUdp(config: Config, shared: UdpShared): UdpServer {
   const port = config.udp_port ?? config.port;
   const handler = createUdpHandler({
     tracker: shared.tracker,
+    store: shared.store,
     logger,
     now: shared.now,
     recorder: shared.counters,
@@ -287,7 +311,9 @@ function startUdp(config: Config, shared: UdpShared): UdpServer {
   });
   let udp: UdpServer;
   try {
-    udp = startUdpServer({ hostname, port, handler, logger });
+    // Several processes on one Redis all bind the port; see `reuseAddress` for what Deno allows.
+    const reuseAddress = config.redis !== null;
+    udp = startUdpServer({ hostname, port, handler, logger, reuseAddress });
   } catch (error) {
     throw new Error(
       `cannot listen on udp://${formatHost(hostname)}:${port}: ${messageOf(error)}`,

@@ -83,6 +83,7 @@ Deno.test("parseConfig() fills every optional key with its default", () => {
     shutdown_timeout: 10,
     passkeys: null,
     rate_limit: 0,
+    redis: null,
   });
 });
 
@@ -318,6 +319,7 @@ Deno.test("parseConfig() accepts port 0 and every key set explicitly", () => {
     shutdown_timeout: 0,
     passkeys: "passkeys.txt",
     rate_limit: 600,
+    redis: "redis://:secret@127.0.0.1:6379/2",
   };
   assert.deepEqual(parseConfig(JSON.stringify(all), "t.json"), all);
   // Any family other than "AF_INET6" is kept as written and means IPv4, as in the original.
@@ -358,4 +360,15 @@ Deno.test("resolveConfigPaths() keeps absolute paths, open mode and a null logfi
   assert.equal(open.logfile, null);
   // A relative directory (the config named as "tracker.json") keeps paths relative to the cwd.
   assert.equal(resolveConfigPaths(parseWith({}), ".").allowed, "allowed_torrents");
+});
+
+Deno.test("parseConfig() takes a redis:// or rediss:// URL for redis, and refuses anything else", () => {
+  assert.equal(parseWith({ redis: null }).redis, null);
+  assert.equal(
+    parseWith({ redis: "rediss://cache.example:6380/0" }).redis,
+    "rediss://cache.example:6380/0",
+  );
+  for (const bad of ["127.0.0.1:6379", "http://127.0.0.1:6379", "redis://", 6379, ""]) {
+    assert.throws(() => parseWith({ redis: bad }), /key "redis"/, String(bad));
+  }
 });

@@ -270,11 +270,11 @@ Deno.test({
       const totals = await store.totals();
       assert.deepEqual(totals, {
         torrents: 0,
-        seeders4: 0,
-        leechers4: 0,
-        seeders6: 0,
-        leechers6: 0,
-        partialSeeds: 0,
+        seeders: 0,
+        leechers: 0,
+        ipv4: 0,
+        ipv6: 0,
+        http: 0,
         udp: 0,
       });
       assert.deepEqual(await store.scrape(null), []);

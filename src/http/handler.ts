@@ -16,7 +16,8 @@ import type { RateLimiter } from "../core/rate_limiter.ts";
 import { failureReasonOf, StatsCounters, type StatsRecorder } from "../stats/stats_counters.ts";
 import type { SwarmHistory } from "../stats/swarm_history.ts";
 import type { Tracker } from "../core/tracker.ts";
-import type { AnnounceRequest } from "../protocol/messages.ts";
+import type { SwarmStore } from "../core/swarm_store.ts";
+import type { AnnounceRequest, AnnounceResult, ScrapeEntry } from "../protocol/messages.ts";
 import { parseAnnounceUrl } from "../protocol/announce_request.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
 import {
@@ -32,6 +33,7 @@ import { parseScrapeUrl } from "../protocol/scrape_request.ts";
 import type { Logger } from "../runtime/logger.ts";
 import { clientAddress } from "./client_address.ts";
 import { createStatsRoutes } from "../stats/stats_routes.ts";
+import type { SharedStatsSource } from "../stats/shared_stats.ts";
 
 /** The settings the HTTP transport reads (a subset of the config, already resolved). */
 export interface HttpSettings {
@@ -75,13 +77,28 @@ export interface HttpHandlerDeps {
   rateLimiter?: RateLimiter | null;
 }
 
+/** What a handler over a shared store takes besides `HttpHandlerDeps`. */
+export interface SharedStoreDeps {
+  /**
+   * Where announces and scrapes go instead of `tracker`: a shared store (Redis) that answers
+   * later, so the handler answers those with a promise; `undefined` means `tracker`.
+   */
+  store: (SwarmStore & SharedStatsSource) | undefined;
+}
+
 /** The part of `Deno.ServeHandlerInfo` the handler reads. */
 export interface ConnectionInfo {
   remoteAddr: { hostname: string };
 }
 
-/** A `Deno.serve` handler. */
+/** A `Deno.serve` handler over the in-memory store: it answers at once. */
 export type HttpHandler = (request: Request, info: ConnectionInfo) => Response;
+
+/** A `Deno.serve` handler over a shared store: store requests are answered with a promise. */
+export type AsyncHttpHandler = (
+  request: Request,
+  info: ConnectionInfo,
+) => Response | Promise<Response>;
 
 /**
  * The headers of every bencoded reply: `text/plain`, as opentracker sends. Exactly that value, as a
@@ -94,9 +111,18 @@ const BENCODE_OK: ResponseInit = { headers: BENCODE_HEADERS };
 /** Seconds a client that reached a stopping tracker is asked to wait (BEP 31): about a restart. */
 const RETRY_WHEN_SHUTTING_DOWN = 60;
 
-/** Builds the handler. */
-export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
+/**
+ * Builds the handler. Over the in-memory store every answer is synchronous; over a shared store
+ * (`deps.store`) an announce or scrape waits for it, and only then (the result is checked, so the
+ * memory path takes no promise).
+ */
+export function createHttpHandler(deps: HttpHandlerDeps & SharedStoreDeps): AsyncHttpHandler;
+export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler;
+export function createHttpHandler(
+  deps: HttpHandlerDeps & Partial<SharedStoreDeps>,
+): AsyncHttpHandler {
   const { tracker, settings, logger } = deps;
+  const store: SwarmStore = deps.store ?? tracker;
   const now = deps.now ?? Date.now;
   const limits = { numwantDefault: settings.numwantDefault, numwantMax: settings.numwantMax };
   const counters = deps.counters ?? new StatsCounters({ startedAt: now() });
@@ -133,13 +159,18 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
     logger,
     version: deps.version,
     now,
+    shared: deps.store ?? null,
   });
 
-  function announce(request: Request, url: string, connection: Uint8Array): Response {
+  function announce(
+    request: Request,
+    url: string,
+    connection: Uint8Array,
+  ): Response | Promise<Response> {
     const parsed = parseAnnounceUrl(url, limits);
     const listed = settings.trustIpParam ? claimedAddress(parsed) : null;
     const address = listed ?? connection;
-    const result = tracker.announce({
+    const result = store.announce({
       request: parsed,
       address,
       connectionAddress: listed !== null && !sameBytes(listed, connection) ? connection : null,
@@ -147,6 +178,18 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
       userAgent: () => request.headers.get("user-agent") ?? "",
       wantPeerIds: !parsed.compact && !parsed.noPeerId,
     }, now());
+    if (result instanceof Promise) {
+      return result.then((done) => announceReply(done, parsed, connection, address));
+    }
+    return announceReply(result, parsed, connection, address);
+  }
+
+  function announceReply(
+    result: AnnounceResult,
+    parsed: AnnounceRequest,
+    connection: Uint8Array,
+    address: Uint8Array,
+  ): Response {
     if (settings.logAnnounces) {
       logger.log(
         "client",
@@ -167,13 +210,48 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
     return new Response(body, BENCODE_OK);
   }
 
-  function scrape(url: string, connection: Uint8Array): Response {
+  function scrape(url: string, connection: Uint8Array): Response | Promise<Response> {
     const hashes = parseScrapeUrl(url);
-    const entries = tracker.scrape(hashes);
+    const entries = store.scrape(hashes);
     if (settings.logAnnounces) {
       logger.log("scrape", `${formatIp(connection)} ${hashes === null ? "all" : hashes.length}`);
     }
+    if (entries instanceof Promise) return entries.then(scrapeReply);
+    return scrapeReply(entries);
+  }
+
+  function scrapeReply(entries: ScrapeEntry[]): Response {
     return new Response(encodeScrapeReplyView(entries), BENCODE_OK);
+  }
+
+  /** The answer to a request that failed: a `failure reason` for a refusal, else a logged 500. */
+  function failed(error: unknown, request: Request, info: ConnectionInfo, started: number) {
+    recorder.recordFailure("http", failureReasonOf(error), elapsedSince(started));
+    if (error instanceof ClientError) {
+      if (logger.debugEnabled) {
+        logger.log("debug", `refused ${info.remoteAddr.hostname}: ${error.message}`);
+      }
+      return new Response(encodeFailure(error.message, error.retryIn), BENCODE_OK);
+    }
+    logger.log("error", `${request.method} ${pathOf(request.url)}: ${describe(error)}`);
+    return new Response(encodeFailure("internal error"), {
+      status: 500,
+      headers: BENCODE_HEADERS,
+    });
+  }
+
+  /** Records a store request answered later, or answers its failure. */
+  function later(
+    response: Promise<Response>,
+    kind: "announce" | "scrape",
+    context: { request: Request; info: ConnectionInfo; started: number },
+  ): Promise<Response> {
+    return response.then((ok) => {
+      const elapsed = elapsedSince(context.started);
+      if (kind === "announce") recorder.recordAnnounce("http", elapsed);
+      else recorder.recordScrape("http", elapsed);
+      return ok;
+    }, (error) => failed(error, context.request, context.info, context.started));
   }
 
   return (request, info) => {
@@ -206,6 +284,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
         case "/announce": {
           admit(key, connection);
           const response = announce(request, url, connection);
+          if (response instanceof Promise) {
+            return later(response, "announce", { request, info, started });
+          }
           recorder.recordAnnounce("http", elapsedSince(started));
           return response;
         }
@@ -213,6 +294,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
           if (settings.noscrape) return notFound();
           admit(key, connection);
           const response = scrape(url, connection);
+          if (response instanceof Promise) {
+            return later(response, "scrape", { request, info, started });
+          }
           recorder.recordScrape("http", elapsedSince(started));
           return response;
         }
@@ -220,18 +304,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
           return statsRoutes(path, url, connection) ?? notFound();
       }
     } catch (error) {
-      recorder.recordFailure("http", failureReasonOf(error), elapsedSince(started));
-      if (error instanceof ClientError) {
-        if (logger.debugEnabled) {
-          logger.log("debug", `refused ${info.remoteAddr.hostname}: ${error.message}`);
-        }
-        return new Response(encodeFailure(error.message, error.retryIn), BENCODE_OK);
-      }
-      logger.log("error", `${request.method} ${pathOf(url)}: ${describe(error)}`);
-      return new Response(encodeFailure("internal error"), {
-        status: 500,
-        headers: BENCODE_HEADERS,
-      });
+      return failed(error, request, info, started);
     }
   };
 }

@@ -42,6 +42,11 @@ export interface ListenOptions {
   /** Serve HTTPS with this certificate; `null` serves plain HTTP. */
   tls: PemPair | null;
   handler: ListenerHandler;
+  /**
+   * Share the port with other processes (`SO_REUSEPORT`: Linux spreads connections over them).
+   * Plain HTTP only. @default false
+   */
+  reusePort?: boolean;
   /** Told about a request the HTTPS adapter could not hand to the handler. @default ignore */
   onError?: (error: unknown) => void;
   /**
@@ -86,7 +91,12 @@ const RELISTEN_MAX_MS = 2_000;
 function listenPlain(options: ListenOptions): HttpListener {
   const report = options.onAcceptTrouble ?? (() => {});
   const serve = (port: number) =>
-    Deno.serve({ hostname: options.hostname, port, onListen: () => {} }, options.handler);
+    Deno.serve({
+      hostname: options.hostname,
+      port,
+      reusePort: options.reusePort ?? false,
+      onListen: () => {},
+    }, options.handler);
   // Every server started, the failed ones too: each still serves the connections it had.
   const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
   const first = serve(options.port);

@@ -29,6 +29,8 @@ import type { ByteString } from "../protocol/byte_string.ts";
 import { messageOf } from "../protocol/error_message.ts";
 import type { AnnounceEvent, AnnounceResult, ScrapeEntry } from "../protocol/messages.ts";
 import type { Logger } from "../runtime/logger.ts";
+import type { SharedStatsSource } from "../stats/shared_stats.ts";
+import type { StatsTotals } from "../stats/stats_snapshot.ts";
 import {
   ANNOUNCE_SCRIPT,
   DROP_SCRIPT,
@@ -64,19 +66,6 @@ export interface RedisStoreOptions {
   callTimeoutMs?: number;
 }
 
-/** Tracker-wide totals as Redis keeps them. */
-export interface RedisTotals {
-  /** Torrents with at least one peer. */
-  torrents: number;
-  seeders4: number;
-  leechers4: number;
-  seeders6: number;
-  leechers6: number;
-  partialSeeds: number;
-  /** Peers whose last announce came over UDP. */
-  udp: number;
-}
-
 const EVENT_CODES: Record<AnnounceEvent, string> = {
   none: "n",
   started: "s",
@@ -91,7 +80,7 @@ const STATUS_SWARM_FULL = 3;
 const SWEEP_BATCH = 200;
 
 /** Swarms in Redis. */
-export class RedisSwarmStore implements SwarmStore {
+export class RedisSwarmStore implements SwarmStore, SharedStatsSource {
   readonly #connection: RedisConnection;
   readonly #logger: Logger;
   readonly #prefix: string;
@@ -208,17 +197,22 @@ export class RedisSwarmStore implements SwarmStore {
     }
   }
 
-  /** Tracker-wide totals, as every process sees them. */
-  async totals(): Promise<RedisTotals> {
+  /**
+   * Tracker-wide totals over every swarm, as every process sees them: `torrents` is the allowed
+   * torrents in allowlist mode and the swarms with peers in open mode (as `trackerTotals`).
+   */
+  async totals(): Promise<StatsTotals> {
     const reply = await this.#call("totals", [this.#prefix]) as number[];
+    const [torrents, seeders4, leechers4, seeders6, leechers6, , udp] = reply;
+    const peers = seeders4 + leechers4 + seeders6 + leechers6;
     return {
-      torrents: reply[0],
-      seeders4: reply[1],
-      leechers4: reply[2],
-      seeders6: reply[3],
-      leechers6: reply[4],
-      partialSeeds: reply[5],
-      udp: reply[6],
+      torrents: this.#allowlist.open ? torrents : this.#allowlist.size,
+      seeders: seeders4 + seeders6,
+      leechers: leechers4 + leechers6,
+      ipv4: seeders4 + leechers4,
+      ipv6: seeders6 + leechers6,
+      http: peers - udp,
+      udp,
     };
   }
 

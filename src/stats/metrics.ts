@@ -25,6 +25,8 @@ export interface MetricsInput {
   /** Totals over every swarm (see `trackerTotals`). */
   totals: StatsTotals;
   version: string;
+  /** Calls to a shared swarm store (Redis) that failed; `null` for the in-memory store. @default null */
+  storeErrors?: number | null;
 }
 
 /** Renders the exposition text, one family after another, each with its HELP and TYPE. */

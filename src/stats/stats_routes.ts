@@ -19,6 +19,9 @@ import type { Logger } from "../runtime/logger.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics.ts";
 import { renderStatsJson } from "./stats_json.ts";
 import { renderStatsPage } from "./stats_page.ts";
+import { type SharedStatsSource, takeSharedSnapshot } from "./shared_stats.ts";
+import type { StatsSnapshot, StatsTotals } from "./stats_snapshot.ts";
+import { messageOf } from "../protocol/error_message.ts";
 
 /** Peers listed per torrent on the full list, and on a page naming one `info_hash`. */
 export const PEERS_PER_TORRENT = { listed: 50, alone: 1000 } as const;
@@ -40,10 +43,20 @@ export interface StatsRoutesDeps {
   logger: Logger;
   version: string;
   now: () => number;
+  /**
+   * A shared swarm store (Redis) whose counts the endpoints show instead of `tracker`'s, so every
+   * process shows the same; its answers come later, so its routes answer with promises.
+   * @default null
+   */
+  shared?: SharedStatsSource | null;
 }
 
 /** A handler for one of the stats paths, or `null` when `path` is not one of them. */
-export type StatsRoutes = (path: string, url: string, connection: Uint8Array) => Response | null;
+export type StatsRoutes = (
+  path: string,
+  url: string,
+  connection: Uint8Array,
+) => Response | Promise<Response> | null;
 
 const NO_STORE = { "cache-control": "no-store" };
 const HTML_HEADERS = {
@@ -61,41 +74,65 @@ const JSON_HEADERS = {
 /** Builds the stats endpoints. */
 export function createStatsRoutes(deps: StatsRoutesDeps): StatsRoutes {
   const { tracker, counters, history, settings, logger, version, now } = deps;
+  const shared = deps.shared ?? null;
 
-  function stats(url: string, connection: Uint8Array, format: "html" | "json"): Response {
+  function stats(
+    url: string,
+    connection: Uint8Array,
+    format: "html" | "json",
+  ): Response | Promise<Response> {
     const params = parseQuery(rawQueryOf(url));
     if (params === null) return new Response("malformed query\n", { status: 400 });
     const filter = params.find((param) => param.key === "info_hash")?.value ?? null;
     const infoHash: ByteString | null = filter !== null && filter.length === 20 ? filter : null;
     const pageText = params.find((param) => param.key === "page")?.value ?? "";
     const at = now();
-    const snapshot = takeStatsSnapshot(tracker, {
-      infoHash,
-      now: at,
-      page: /^[0-9]{1,9}$/.test(pageText) ? Number(pageText) : 1,
-      maxPeers: filter === null ? PEERS_PER_TORRENT.listed : PEERS_PER_TORRENT.alone,
-      hidePeerAddresses: settings.hidePeers,
-      counters,
-      history: history ?? undefined,
-    });
     logger.log(
       "stats",
       `${formatIp(connection)} ${infoHash === null ? "all" : byteStringToHex(infoHash)}`,
     );
-    if (format === "json") {
-      return new Response(renderStatsJson(snapshot, { version }), { headers: JSON_HEADERS });
+    const render = (snapshot: StatsSnapshot) => {
+      if (format === "json") {
+        return new Response(renderStatsJson(snapshot, { version }), { headers: JSON_HEADERS });
+      }
+      const html = renderStatsPage(snapshot, { version, filtered: filter !== null });
+      return new Response(html, { headers: HTML_HEADERS });
+    };
+    const page = /^[0-9]{1,9}$/.test(pageText) ? Number(pageText) : 1;
+    if (shared !== null) {
+      return takeSharedSnapshot(shared, {
+        infoHash,
+        now: at,
+        page,
+        counters,
+        hidePeerAddresses: settings.hidePeers,
+      }).then(render, storeFailed);
     }
-    const html = renderStatsPage(snapshot, { version, filtered: filter !== null });
-    return new Response(html, { headers: HTML_HEADERS });
+    return render(takeStatsSnapshot(tracker, {
+      infoHash,
+      now: at,
+      page,
+      maxPeers: filter === null ? PEERS_PER_TORRENT.listed : PEERS_PER_TORRENT.alone,
+      hidePeerAddresses: settings.hidePeers,
+      counters,
+      history: history ?? undefined,
+    }));
   }
 
-  function metrics(): Response {
-    const text = renderMetrics({
-      counters: counters.snapshot(now()),
-      totals: trackerTotals(tracker),
-      version,
-    });
-    return new Response(text, { headers: { ...NO_STORE, "content-type": METRICS_CONTENT_TYPE } });
+  function metrics(): Response | Promise<Response> {
+    const render = (totals: StatsTotals) => {
+      const text = renderMetrics({
+        counters: counters.snapshot(now()),
+        totals,
+        version,
+        storeErrors: shared?.errors ?? null,
+      });
+      return new Response(text, {
+        headers: { ...NO_STORE, "content-type": METRICS_CONTENT_TYPE },
+      });
+    };
+    if (shared !== null) return shared.totals().then(render, storeFailed);
+    return render(trackerTotals(tracker));
   }
 
   return (path, url, connection) => {
@@ -110,6 +147,14 @@ export function createStatsRoutes(deps: StatsRoutesDeps): StatsRoutes {
         return null;
     }
   };
+}
+
+/** The answer of a stats endpoint while the shared store cannot be read. */
+function storeFailed(error: unknown): Response {
+  return new Response(`swarm store unavailable: ${messageOf(error)}\n`, {
+    status: 503,
+    headers: { ...NO_STORE, "retry-after": "60" },
+  });
 }
 
 function notFound(): Response {

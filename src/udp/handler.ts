@@ -17,6 +17,8 @@ import { type Passkeys, requirePasskey } from "../core/passkeys.ts";
 import type { RateLimiter } from "../core/rate_limiter.ts";
 import { failureReasonOf, NO_STATS, type StatsRecorder } from "../stats/stats_counters.ts";
 import type { Tracker } from "../core/tracker.ts";
+import type { SwarmStore } from "../core/swarm_store.ts";
+import type { AnnounceResult, ScrapeEntry } from "../protocol/messages.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
 import { formatEndpoint, formatIp, parseIp } from "../protocol/ip_address.ts";
 import { passkeyFromPath } from "../protocol/passkey.ts";
@@ -65,6 +67,12 @@ export interface UdpHandlerDeps {
   rateLimiter?: RateLimiter | null;
 }
 
+/**
+ * `store` (passed with `UdpHandlerDeps`): where announces and scrapes go instead of `tracker`, a
+ * shared store (Redis) that answers later, so the handler answers those with a promise;
+ * `undefined` means `tracker`.
+ */
+
 /** Where a datagram came from, as `Deno.NetAddr` gives it. */
 export interface UdpRemote {
   hostname: string;
@@ -73,6 +81,12 @@ export interface UdpRemote {
 
 /** Answers one datagram: the reply to send back to `remote`, or `null` to drop it. */
 export type UdpHandler = (packet: Uint8Array, remote: UdpRemote) => Uint8Array | null;
+
+/** A handler over a shared store: announces and scrapes are answered with a promise. */
+export type AsyncUdpHandler = (
+  packet: Uint8Array,
+  remote: UdpRemote,
+) => Uint8Array | null | Promise<Uint8Array | null>;
 
 /** What is known about a request when it is refused. */
 interface RefusalContext {
@@ -85,9 +99,20 @@ interface RefusalContext {
 
 const ZERO_COUNTS: UdpScrapeCounts = { complete: 0, downloaded: 0, incomplete: 0 };
 
-/** Builds the handler. */
-export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
+/**
+ * Builds the handler. Over the in-memory store it answers at once; over a shared store
+ * (`deps.store`) announces and scrapes wait for it (the result is checked, so the memory path
+ * takes no promise).
+ */
+export function createUdpHandler(
+  deps: UdpHandlerDeps & { store: SwarmStore | undefined },
+): AsyncUdpHandler;
+export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler;
+export function createUdpHandler(
+  deps: UdpHandlerDeps & { store?: SwarmStore | undefined },
+): AsyncUdpHandler {
   const { tracker, settings, logger } = deps;
+  const store: SwarmStore = deps.store ?? tracker;
   const now = deps.now ?? Date.now;
   const ids = deps.connectionIds ?? new ConnectionIds();
   const recorder = deps.recorder ?? NO_STATS;
@@ -95,7 +120,10 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
   const passkeys = deps.passkeys ?? (() => null);
   const rateLimiter = deps.rateLimiter ?? null;
 
-  function announce(request: UdpAnnounceRequest, connection: Uint8Array): Uint8Array {
+  function announce(
+    request: UdpAnnounceRequest,
+    connection: Uint8Array,
+  ): Uint8Array | Promise<Uint8Array> {
     // BEP 41: the path and query of the udp:// URL carry the passkey, as over HTTP.
     const keys = passkeys();
     if (keys !== null) {
@@ -105,7 +133,7 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
     // BEP 15: the IP field is 32 bits wide, so it means nothing for a request that came over IPv6.
     const listed = settings.trustIpParam && connection.length === 4 ? parsed.claimedIp : null;
     const address = listed ?? connection;
-    const result = tracker.announce({
+    const result = store.announce({
       request: parsed,
       address,
       connectionAddress: listed !== null && !sameBytes(listed, connection) ? connection : null,
@@ -113,6 +141,19 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
       wantPeerIds: false,
       transport: "udp",
     }, now());
+    if (result instanceof Promise) {
+      return result.then((done) => announceReply(done, request, connection, address));
+    }
+    return announceReply(result, request, connection, address);
+  }
+
+  function announceReply(
+    result: AnnounceResult,
+    request: UdpAnnounceRequest,
+    connection: Uint8Array,
+    address: Uint8Array,
+  ): Uint8Array {
+    const parsed = request.announce;
     if (settings.logAnnounces) {
       logger.log(
         "client",
@@ -131,7 +172,10 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
     });
   }
 
-  function scrape(request: UdpScrapeRequest, connection: Uint8Array): Uint8Array {
+  function scrape(
+    request: UdpScrapeRequest,
+    connection: Uint8Array,
+  ): Uint8Array | Promise<Uint8Array> {
     if (settings.noscrape) throw new ClientError("scrape is disabled on this tracker");
     // A BEP 15 scrape has no URL data to carry a passkey, so a keyed tracker refuses it.
     if (passkeys() !== null) {
@@ -139,14 +183,44 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
         reason: "not_allowed",
       });
     }
-    // The core leaves out hashes it does not serve; the reply is positional, so they read as 0.
-    const found = new Map<string, UdpScrapeCounts>();
-    for (const entry of tracker.scrape(request.infoHashes)) found.set(entry.infoHash, entry);
-    const counts = request.infoHashes.map((hash) => found.get(hash) ?? ZERO_COUNTS);
     if (settings.logAnnounces) {
       logger.log("scrape", `${formatIp(connection)} ${request.infoHashes.length} udp`);
     }
+    const entries = store.scrape(request.infoHashes);
+    if (entries instanceof Promise) return entries.then((done) => scrapeReply(done, request));
+    return scrapeReply(entries, request);
+  }
+
+  function scrapeReply(entries: ScrapeEntry[], request: UdpScrapeRequest): Uint8Array {
+    // The core leaves out hashes it does not serve; the reply is positional, so they read as 0.
+    const found = new Map<string, UdpScrapeCounts>();
+    for (const entry of entries) found.set(entry.infoHash, entry);
+    const counts = request.infoHashes.map((hash) => found.get(hash) ?? ZERO_COUNTS);
     return encodeScrapeResponse(request.transactionId, counts);
+  }
+
+  /** The reply to a request that failed: an error packet for a refusal, or a logged bug. */
+  function failed(error: unknown, context: RefusalContext, started: number): Uint8Array | null {
+    const { connection, remote, transactionId } = context;
+    recorder.recordFailure("udp", failureReasonOf(error), elapsedSince(started));
+    if (error instanceof ClientError) return refuse(error, context);
+    const from = connection === null ? remote.hostname : formatEndpoint(connection, remote.port);
+    logger.log("error", `udp ${from}: ${describe(error)}`);
+    return transactionId === null ? null : encodeErrorResponse(transactionId, "internal error");
+  }
+
+  /** Records a store request answered later, or answers its failure. */
+  function later(
+    reply: Promise<Uint8Array>,
+    kind: "announce" | "scrape",
+    context: RefusalContext,
+    started: number,
+  ): Promise<Uint8Array | null> {
+    return reply.then((ok) => {
+      if (kind === "announce") recorder.recordAnnounce("udp", elapsedSince(started));
+      else recorder.recordScrape("udp", elapsedSince(started));
+      return ok;
+    }, (error) => failed(error, context, started));
   }
 
   return (packet, remote) => {
@@ -172,18 +246,20 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
       rateLimiter?.admit(connection, now());
       if (request.action === "announce") {
         const reply = announce(request, connection);
+        if (reply instanceof Promise) {
+          return later(reply, "announce", { connection, remote, transactionId }, started);
+        }
         recorder.recordAnnounce("udp", elapsedSince(started));
         return reply;
       }
       const reply = scrape(request, connection);
+      if (reply instanceof Promise) {
+        return later(reply, "scrape", { connection, remote, transactionId }, started);
+      }
       recorder.recordScrape("udp", elapsedSince(started));
       return reply;
     } catch (error) {
-      recorder.recordFailure("udp", failureReasonOf(error), elapsedSince(started));
-      if (error instanceof ClientError) return refuse(error, { connection, remote, transactionId });
-      const from = connection === null ? remote.hostname : formatEndpoint(connection, remote.port);
-      logger.log("error", `udp ${from}: ${describe(error)}`);
-      return transactionId === null ? null : encodeErrorResponse(transactionId, "internal error");
+      return failed(error, { connection, remote, transactionId }, started);
     }
   };
 

@@ -17,7 +17,7 @@
 import { messageOf } from "../protocol/error_message.ts";
 import { MAX_REQUEST_BYTES } from "../protocol/udp_packet.ts";
 import type { Logger } from "../runtime/logger.ts";
-import type { UdpHandler } from "./handler.ts";
+import type { AsyncUdpHandler } from "./handler.ts";
 
 /** Options for `startUdpServer`. */
 export interface UdpServerOptions {
@@ -25,7 +25,14 @@ export interface UdpServerOptions {
   hostname: string;
   /** Port to bind; 0 picks a free one. */
   port: number;
-  handler: UdpHandler;
+  /** A synchronous handler, or one over a shared store whose replies may come later. */
+  handler: AsyncUdpHandler;
+  /**
+   * Let other processes bind the same port (Deno's `reuseAddress`). In Deno 2.9.6 that is
+   * `SO_REUSEADDR` alone: the process that bound last receives every datagram, and another takes
+   * over when it stops; the kernel does not spread datagrams over them. @default false
+   */
+  reuseAddress?: boolean;
   logger: Logger;
 }
 
@@ -51,6 +58,7 @@ export function startUdpServer(options: UdpServerOptions): UdpServer {
     transport: "udp",
     hostname: options.hostname,
     port: options.port,
+    reuseAddress: options.reuseAddress ?? false,
   });
   const addr = primary.addr as Deno.NetAddr;
   const conns = [primary];
@@ -88,7 +96,7 @@ export function startUdpServer(options: UdpServerOptions): UdpServer {
         }
         continue;
       }
-      let reply: Uint8Array | null;
+      let reply: Uint8Array | null | Promise<Uint8Array | null>;
       try {
         reply = handler(packet, remote);
       } catch (error) {
@@ -96,14 +104,28 @@ export function startUdpServer(options: UdpServerOptions): UdpServer {
         logger.log("error", `udp handler threw for ${remote.hostname}: ${messageOf(error)}`);
         continue;
       }
+      if (reply instanceof Promise) {
+        // A reply from a shared store is sent when it comes; the loop receives meanwhile, so
+        // many requests are in flight to the store at once.
+        reply.then((later) => {
+          if (later !== null && !closed) send(conn, later, remote);
+        }, (error) => {
+          logger.log("error", `udp handler failed for ${remote.hostname}: ${messageOf(error)}`);
+        });
+        continue;
+      }
       if (reply === null) continue;
-      try {
-        await conn.send(reply, remote);
-      } catch (error) {
-        if (closed) return;
-        if (logger.debugEnabled) {
-          logger.log("debug", `udp send to ${remote.hostname} failed: ${messageOf(error)}`);
-        }
+      await send(conn, reply, remote);
+    }
+  }
+
+  async function send(conn: Deno.DatagramConn, reply: Uint8Array, remote: Deno.NetAddr) {
+    try {
+      await conn.send(reply, remote);
+    } catch (error) {
+      if (closed) return;
+      if (logger.debugEnabled) {
+        logger.log("debug", `udp send to ${remote.hostname} failed: ${messageOf(error)}`);
       }
     }
   }

@@ -74,7 +74,7 @@ async function ioredisCall(): Promise<{ call: Call; close: () => Promise<void> }
   const client = new Redis(redis.url(1), { enableAutoPipelining: true });
   const sha = await client.script("LOAD", SCRIPT) as string;
   return {
-    call: (key, member) => client.evalshaBuffer(sha, 1, key, member, "1", "50"),
+    call: (key, member) => client.callBuffer("EVALSHA", [sha, 1, key, member, "1", "50"]),
     close: async () => {
       await client.quit();
     },
