@@ -293,6 +293,14 @@ Deno.test({
       assert.deepEqual([...fromB.peers4], [10, 0, 0, 1, 0x1a, 0xe1]);
       assert.deepEqual(await a.scrape([HASH]), await b.scrape([HASH]));
       assert.deepEqual(await a.totals(), await b.totals());
-      assert.equal((await a.totals()).udp, 1);
+      assert.deepEqual(await a.totals(), {
+        torrents: 1,
+        seeders: 0,
+        leechers: 2,
+        ipv4: 2,
+        ipv6: 0,
+        http: 1,
+        udp: 1,
+      });
     }),
 });

@@ -15,7 +15,7 @@
  * - `P T`: ZSET of info hashes with peers, scored at or below their oldest peer's last-seen second:
  *   the sweep reads the head (`ZRANGEBYSCORE`) in bounded batches instead of scanning keys, and
  *   its size is the torrent count that `max_torrents` holds across processes.
- * - `P G`: HASH of tracker-wide totals kept up to date by every change: `s4 l4 s6 l6 p u`.
+ * - `P G`: HASH of tracker-wide totals kept up to date by every change: `4s 4l 6s 6l p u`.
  *
  * Keys are built inside the scripts from the prefix and the hash (one Redis, not a cluster).
  *
@@ -281,7 +281,7 @@ return 0
 /** Tracker-wide totals. ARGV: prefix. Returns {torrents with peers, s4, l4, s6, l6, p, u}. */
 export const TOTALS_SCRIPT = `
 local P = ARGV[1]
-local g = redis.call('HMGET', P .. 'G', 's4', 'l4', 's6', 'l6', 'p', 'u')
+local g = redis.call('HMGET', P .. 'G', '4s', '4l', '6s', '6l', 'p', 'u')
 local out = {redis.call('ZCARD', P .. 'T')}
 for i = 1, 6 do out[i + 1] = tonumber(g[i]) or 0 end
 return out

@@ -66,10 +66,14 @@ export class RedisConnection {
     const base = createClient({
       url: options.url,
       disableOfflineQueue: true,
+      // Redis Enterprise maintenance notices: not used, and their setup reads environment variables.
+      maintNotifications: "disabled",
       socket: {
         connectTimeout: this.#callOptions.timeout,
-        reconnectStrategy: (retries: number) =>
-          Math.min(50 * 2 ** Math.min(retries, 6), MAX_BACKOFF_MS),
+        // Before the first connection a failure ends `open` (the tracker does not start without
+        // Redis); after it, the client retries with a growing wait and the tracker rides it out.
+        reconnectStrategy: (retries: number, cause: Error) =>
+          this.#shas.size === 0 ? cause : Math.min(50 * 2 ** Math.min(retries, 6), MAX_BACKOFF_MS),
       },
     });
     // Without a listener an "error" event would throw and end the process.

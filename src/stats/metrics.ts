@@ -66,6 +66,15 @@ export function renderMetrics(input: MetricsInput): string {
     }
   }
 
+  if (input.storeErrors !== undefined && input.storeErrors !== null) {
+    family(
+      "nobrake_store_errors_total",
+      "counter",
+      "Calls to the shared swarm store (Redis) that failed: unreachable, too slow or refused.",
+    );
+    sample("nobrake_store_errors_total", [], input.storeErrors);
+  }
+
   family(
     "nobrake_torrents",
     "gauge",
