@@ -14,17 +14,23 @@ const START_TIMEOUT_MS = 10_000;
 export class RedisServer implements AsyncDisposable {
   readonly port: number;
   readonly dir: string;
+  readonly #persistent: boolean;
   #child: Deno.ChildProcess | null = null;
 
-  private constructor(port: number, dir: string) {
+  private constructor(port: number, dir: string, persistent: boolean) {
     this.port = port;
     this.dir = dir;
+    this.#persistent = persistent;
   }
 
-  /** Starts a redis-server on a free port; the caller must `stop()` it (or `await using`). */
-  static async start(): Promise<RedisServer> {
+  /**
+   * Starts a redis-server on a free port; the caller must `stop()` it (or `await using`). With
+   * `persistent`, every write is in the append-only file before Redis acknowledges it
+   * (`appendfsync always`), so what it acknowledged survives a kill and restart.
+   */
+  static async start(options: { persistent?: boolean } = {}): Promise<RedisServer> {
     const dir = await Deno.makeTempDir({ prefix: "nobrake-redis-" });
-    const server = new RedisServer(freePort(), dir);
+    const server = new RedisServer(freePort(), dir, options.persistent ?? false);
     await server.restart();
     return server;
   }
@@ -51,7 +57,7 @@ export class RedisServer implements AsyncDisposable {
         "--save",
         "",
         "--appendonly",
-        "no",
+        ...(this.#persistent ? ["yes", "--appendfsync", "always"] : ["no"]),
         "--dir",
         this.dir,
         "--databases",
