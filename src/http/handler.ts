@@ -123,6 +123,8 @@ export function createHttpHandler(
 ): AsyncHttpHandler {
   const { tracker, settings, logger } = deps;
   const store: SwarmStore = deps.store ?? tracker;
+  // Chosen once: over the memory store no answer is a promise, and no request checks for one.
+  const waits = deps.store !== undefined;
   const now = deps.now ?? Date.now;
   const limits = { numwantDefault: settings.numwantDefault, numwantMax: settings.numwantMax };
   const counters = deps.counters ?? new StatsCounters({ startedAt: now() });
@@ -178,10 +180,12 @@ export function createHttpHandler(
       userAgent: () => request.headers.get("user-agent") ?? "",
       wantPeerIds: !parsed.compact && !parsed.noPeerId,
     }, now());
-    if (result instanceof Promise) {
-      return result.then((done) => announceReply(done, parsed, connection, address));
+    if (waits) {
+      return (result as Promise<AnnounceResult>).then((done) =>
+        announceReply(done, parsed, connection, address)
+      );
     }
-    return announceReply(result, parsed, connection, address);
+    return announceReply(result as AnnounceResult, parsed, connection, address);
   }
 
   function announceReply(
@@ -216,8 +220,8 @@ export function createHttpHandler(
     if (settings.logAnnounces) {
       logger.log("scrape", `${formatIp(connection)} ${hashes === null ? "all" : hashes.length}`);
     }
-    if (entries instanceof Promise) return entries.then(scrapeReply);
-    return scrapeReply(entries);
+    if (waits) return (entries as Promise<ScrapeEntry[]>).then(scrapeReply);
+    return scrapeReply(entries as ScrapeEntry[]);
   }
 
   function scrapeReply(entries: ScrapeEntry[]): Response {
@@ -284,8 +288,8 @@ export function createHttpHandler(
         case "/announce": {
           admit(key, connection);
           const response = announce(request, url, connection);
-          if (response instanceof Promise) {
-            return later(response, "announce", { request, info, started });
+          if (waits) {
+            return later(response as Promise<Response>, "announce", { request, info, started });
           }
           recorder.recordAnnounce("http", elapsedSince(started));
           return response;
@@ -294,8 +298,8 @@ export function createHttpHandler(
           if (settings.noscrape) return notFound();
           admit(key, connection);
           const response = scrape(url, connection);
-          if (response instanceof Promise) {
-            return later(response, "scrape", { request, info, started });
+          if (waits) {
+            return later(response as Promise<Response>, "scrape", { request, info, started });
           }
           recorder.recordScrape("http", elapsedSince(started));
           return response;

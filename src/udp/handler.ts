@@ -113,6 +113,8 @@ export function createUdpHandler(
 ): AsyncUdpHandler {
   const { tracker, settings, logger } = deps;
   const store: SwarmStore = deps.store ?? tracker;
+  // Chosen once: over the memory store no answer is a promise, and no request checks for one.
+  const waits = deps.store !== undefined;
   const now = deps.now ?? Date.now;
   const ids = deps.connectionIds ?? new ConnectionIds();
   const recorder = deps.recorder ?? NO_STATS;
@@ -141,10 +143,12 @@ export function createUdpHandler(
       wantPeerIds: false,
       transport: "udp",
     }, now());
-    if (result instanceof Promise) {
-      return result.then((done) => announceReply(done, request, connection, address));
+    if (waits) {
+      return (result as Promise<AnnounceResult>).then((done) =>
+        announceReply(done, request, connection, address)
+      );
     }
-    return announceReply(result, request, connection, address);
+    return announceReply(result as AnnounceResult, request, connection, address);
   }
 
   function announceReply(
@@ -187,8 +191,10 @@ export function createUdpHandler(
       logger.log("scrape", `${formatIp(connection)} ${request.infoHashes.length} udp`);
     }
     const entries = store.scrape(request.infoHashes);
-    if (entries instanceof Promise) return entries.then((done) => scrapeReply(done, request));
-    return scrapeReply(entries, request);
+    if (waits) {
+      return (entries as Promise<ScrapeEntry[]>).then((done) => scrapeReply(done, request));
+    }
+    return scrapeReply(entries as ScrapeEntry[], request);
   }
 
   function scrapeReply(entries: ScrapeEntry[], request: UdpScrapeRequest): Uint8Array {
@@ -246,15 +252,24 @@ export function createUdpHandler(
       rateLimiter?.admit(connection, now());
       if (request.action === "announce") {
         const reply = announce(request, connection);
-        if (reply instanceof Promise) {
-          return later(reply, "announce", { connection, remote, transactionId }, started);
+        if (waits) {
+          return later(reply as Promise<Uint8Array>, "announce", {
+            connection,
+            remote,
+            transactionId,
+          }, started);
         }
         recorder.recordAnnounce("udp", elapsedSince(started));
         return reply;
       }
       const reply = scrape(request, connection);
-      if (reply instanceof Promise) {
-        return later(reply, "scrape", { connection, remote, transactionId }, started);
+      if (waits) {
+        return later(
+          reply as Promise<Uint8Array>,
+          "scrape",
+          { connection, remote, transactionId },
+          started,
+        );
       }
       recorder.recordScrape("udp", elapsedSince(started));
       return reply;
