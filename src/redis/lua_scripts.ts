@@ -4,14 +4,17 @@
  * `redis_store.ts` owns the calls.
  *
  * Key layout under a prefix P (default `nobrake:`), with H the 20 raw bytes of an info hash:
- * - `P H 4s`, `P H 4l`, `P H 6s`, `P H 6l`: ZSETs of peer ids by last-seen second, one per address
+ * - `P H 4s`, `P H 4l`, `P H 6s`, `P H 6l`: ZSETs of peers by last-seen second, one per address
  *   family and role (seeder / leecher), so a reply samples the requester's family first and a
  *   seeder is given leechers first, as the memory store does, with `ZRANDMEMBER` (never the whole
- *   swarm), and the oldest peers are found from the head of each set.
+ *   swarm), and the oldest peers are found from the head of each set. A member is the peer id
+ *   followed by the compact endpoint, so a sample is read from the set alone: looking each pick
+ *   up in a hash cost most of the script's time (a small hash is a list scanned per lookup).
  * - `P H h4`, `P H h6`: HASHes peer id → record: a flags byte, the 4-byte hash of the client's
  *   `key` (zeros for none), then the compact endpoint (6 or 18 bytes).
- * - `P H c`: HASH of the torrent's counts: `d` completed downloads, `p` partial seeds (BEP 21),
- *   `u` peers whose last announce came over UDP.
+ * - `P H c`: HASH of the torrent's counts, kept with every change so an announce reads them in
+ *   one call: `4s 4l 6s 6l` the sizes of its sets, `d` completed downloads, `p` partial seeds
+ *   (BEP 21), `u` peers whose last announce came over UDP.
  * - `P T`: ZSET of info hashes with peers, scored at or below their oldest peer's last-seen second:
  *   the sweep reads the head (`ZRANGEBYSCORE`) in bounded batches instead of scanning keys, and
  *   its size is the torrent count that `max_torrents` holds across processes.
@@ -26,26 +29,28 @@
 const COMMON = `
 local P = ARGV[1]
 local SEEDER, PARTIAL, UDP, COUNTED = 1, 2, 4, 8
-local band, bor = bit.band, bit.bor
+local band, bor, bnot = bit.band, bit.bor, bit.bnot
 
 local function set_of(ih, fam, seeder) return P .. ih .. fam .. (seeder and 's' or 'l') end
 
+-- Sizes of the four sets, from the counts hash.
 local function cards(ih)
-  return redis.call('ZCARD', P .. ih .. '4s'), redis.call('ZCARD', P .. ih .. '4l'),
-    redis.call('ZCARD', P .. ih .. '6s'), redis.call('ZCARD', P .. ih .. '6l')
+  local c = redis.call('HMGET', P .. ih .. 'c', '4s', '4l', '6s', '6l')
+  return tonumber(c[1]) or 0, tonumber(c[2]) or 0, tonumber(c[3]) or 0, tonumber(c[4]) or 0
 end
 
 -- complete, incomplete, downloaders, downloaded
 local function counts(ih)
-  local s4, l4, s6, l6 = cards(ih)
-  local c = redis.call('HMGET', P .. ih .. 'c', 'd', 'p')
-  local incomplete = l4 + l6
-  return s4 + s6, incomplete, incomplete - (tonumber(c[2]) or 0), tonumber(c[1]) or 0
+  local c = redis.call('HMGET', P .. ih .. 'c', '4s', '4l', '6s', '6l', 'p', 'd')
+  local incomplete = (tonumber(c[2]) or 0) + (tonumber(c[4]) or 0)
+  return (tonumber(c[1]) or 0) + (tonumber(c[3]) or 0), incomplete,
+    incomplete - (tonumber(c[5]) or 0), tonumber(c[6]) or 0
 end
 
 -- Moves the torrent-wide and tracker-wide counters by one peer's flags, times sign.
 local function account(ih, fam, flags, sign)
   local role = fam .. (band(flags, SEEDER) ~= 0 and 's' or 'l')
+  redis.call('HINCRBY', P .. ih .. 'c', role, sign)
   redis.call('HINCRBY', P .. 'G', role, sign)
   if band(flags, PARTIAL) ~= 0 then
     redis.call('HINCRBY', P .. ih .. 'c', 'p', sign)
@@ -65,12 +70,14 @@ local function expire(ih, cutoff)
       local z = P .. ih .. fam .. role
       local gone = redis.call('ZRANGEBYSCORE', z, '-inf', '(' .. cutoff, 'LIMIT', 0, 1000)
       if #gone > 0 then
-        local records = redis.call('HMGET', h, unpack(gone))
+        local ids = {}
+        for i = 1, #gone do ids[i] = string.sub(gone[i], 1, 20) end
+        local records = redis.call('HMGET', h, unpack(ids))
         for i = 1, #gone do
           if records[i] then account(ih, fam, string.byte(records[i], 1), -1) end
         end
         redis.call('ZREM', z, unpack(gone))
-        redis.call('HDEL', h, unpack(gone))
+        redis.call('HDEL', h, unpack(ids))
       end
     end
   end
@@ -92,7 +99,11 @@ local function settle(ih, open)
     redis.call('ZREM', T, ih)
     local c = P .. ih .. 'c'
     local d = tonumber(redis.call('HGET', c, 'd')) or 0
-    if open or d == 0 then redis.call('DEL', c) else redis.call('HDEL', c, 'p', 'u') end
+    if open or d == 0 then
+      redis.call('DEL', c)
+    else
+      redis.call('HDEL', c, '4s', '4l', '6s', '6l', 'p', 'u')
+    end
   else
     redis.call('ZADD', T, oldest, ih)
   end
@@ -130,9 +141,11 @@ if record and string.sub(record, 6, 5 + addr_len) ~= string.sub(endpoint, 1, add
   if keyhash == '' or string.sub(record, 2, 5) ~= keyhash then return {1} end
 end
 local previous = record and string.byte(record, 1) or 0
+-- The member a stored peer has in its set: its id, then the endpoint it was listed with.
+local old_member = record and (pid .. string.sub(record, 6)) or nil
 if event == 'x' then
   if record then
-    redis.call('ZREM', set_of(ih, fam, band(previous, SEEDER) ~= 0), pid)
+    redis.call('ZREM', set_of(ih, fam, band(previous, SEEDER) ~= 0), old_member)
     redis.call('HDEL', h, pid)
     account(ih, fam, previous, -1)
     settle(ih, open)
@@ -141,9 +154,15 @@ if event == 'x' then
   return {0, complete, incomplete, downloaders, downloaded, '', '', '', ''}
 end
 if not score and open and redis.call('ZCARD', T) >= max_torrents then return {2} end
-if not record then
-  local s4, l4, s6, l6 = cards(ih)
-  if s4 + l4 + s6 + l6 >= max_peers then return {3} end
+-- The counts as they stand, kept up to date below instead of read again.
+local c = redis.call('HMGET', P .. ih .. 'c', '4s', '4l', '6s', '6l', 'p', 'd')
+local sizes = {
+  ['4s'] = tonumber(c[1]) or 0, ['4l'] = tonumber(c[2]) or 0,
+  ['6s'] = tonumber(c[3]) or 0, ['6l'] = tonumber(c[4]) or 0,
+}
+local partials, downloaded = tonumber(c[5]) or 0, tonumber(c[6]) or 0
+if not record and sizes['4s'] + sizes['4l'] + sizes['6s'] + sizes['6l'] >= max_peers then
+  return {3}
 end
 
 local flags = seeder and SEEDER or (event == 'p' and PARTIAL or 0)
@@ -151,40 +170,46 @@ if udp then flags = bor(flags, UDP) end
 -- A completion counts once per peer: on completed, or on a leecher turning seeder.
 local completes = seeder and band(previous, COUNTED) == 0 and
   (event == 'c' or (record and band(previous, SEEDER) == 0))
-if completes then redis.call('HINCRBY', P .. ih .. 'c', 'd', 1) end
-if completes or band(previous, COUNTED) ~= 0 then flags = bor(flags, COUNTED) end
-if record then
-  account(ih, fam, previous, -1)
-  if band(previous, SEEDER) ~= band(flags, SEEDER) then
-    redis.call('ZREM', set_of(ih, fam, band(previous, SEEDER) ~= 0), pid)
-  end
+if completes then
+  redis.call('HINCRBY', P .. ih .. 'c', 'd', 1)
+  downloaded = downloaded + 1
 end
-account(ih, fam, flags, 1)
-redis.call('ZADD', set_of(ih, fam, seeder), now, pid)
+if completes or band(previous, COUNTED) ~= 0 then flags = bor(flags, COUNTED) end
+local member = pid .. endpoint
+local old_role = fam .. (band(previous, SEEDER) ~= 0 and 's' or 'l')
+local new_role = fam .. (seeder and 's' or 'l')
+if record then
+  -- Most announces change no flag: then no counter moves.
+  if band(previous, bnot(COUNTED)) ~= band(flags, bnot(COUNTED)) then
+    account(ih, fam, previous, -1)
+    account(ih, fam, flags, 1)
+    sizes[old_role] = sizes[old_role] - 1
+    sizes[new_role] = sizes[new_role] + 1
+    partials = partials + (band(flags, PARTIAL) ~= 0 and 1 or 0) - (band(previous, PARTIAL) ~= 0 and 1 or 0)
+  end
+  if band(previous, SEEDER) ~= band(flags, SEEDER) or old_member ~= member then
+    redis.call('ZREM', set_of(ih, fam, band(previous, SEEDER) ~= 0), old_member)
+  end
+else
+  account(ih, fam, flags, 1)
+  sizes[new_role] = sizes[new_role] + 1
+  if band(flags, PARTIAL) ~= 0 then partials = partials + 1 end
+end
+redis.call('ZADD', set_of(ih, fam, seeder), now, member)
 redis.call('HSET', h, pid, string.char(flags) .. (keyhash == '' and '\\0\\0\\0\\0' or keyhash) .. endpoint)
 if not score then redis.call('ZADD', T, now, ih) end
 
--- Up to n peers of one set, never the requester; appended to peers (and ids).
-local function take(set, hash, n, peers, ids)
+-- Up to n members of one set, never the requester; their endpoints (and ids) appended.
+local function take(set, n, peers, ids)
   if n <= 0 then return 0 end
   local picked = redis.call('ZRANDMEMBER', set, n + 1)
-  local fields = {}
-  for i = 1, #picked do
-    if picked[i] ~= pid and #fields < n then fields[#fields + 1] = picked[i] end
-  end
-  if #fields == 0 then return 0 end
-  -- A count at or over the set's size returns it in stored order: shuffle.
-  for i = #fields, 2, -1 do
-    local j = math.random(i)
-    fields[i], fields[j] = fields[j], fields[i]
-  end
-  local records = redis.call('HMGET', hash, unpack(fields))
   local got = 0
-  for i = 1, #fields do
-    if records[i] then
+  for i = 1, #picked do
+    local m = picked[i]
+    if got < n and m ~= member then
       got = got + 1
-      peers[#peers + 1] = string.sub(records[i], 6)
-      if ids then ids[#ids + 1] = fields[i] end
+      peers[#peers + 1] = string.sub(m, 21)
+      if ids then ids[#ids + 1] = string.sub(m, 1, 20) end
     end
   end
   return got
@@ -192,9 +217,7 @@ end
 
 -- Up to want peers of one family: a seeder gets leechers first; a leecher a uniform mix.
 local function fill(f, want, own, peers, ids)
-  local hash = P .. ih .. 'h' .. f
-  local ns = redis.call('ZCARD', P .. ih .. f .. 's')
-  local nl = redis.call('ZCARD', P .. ih .. f .. 'l')
+  local ns, nl = sizes[f .. 's'], sizes[f .. 'l']
   if own then
     if seeder then ns = ns - 1 else nl = nl - 1 end
   end
@@ -207,19 +230,19 @@ local function fill(f, want, own, peers, ids)
     from_seeders = math.floor(want * ns / (ns + nl) + math.random())
     from_seeders = math.max(want - nl, math.min(ns, from_seeders))
   end
-  local got = take(P .. ih .. f .. 'l', hash, want - from_seeders, peers, ids)
-  return got + take(P .. ih .. f .. 's', hash, from_seeders, peers, ids)
+  local got = take(P .. ih .. f .. 'l', want - from_seeders, peers, ids)
+  return got + take(P .. ih .. f .. 's', from_seeders, peers, ids)
 end
 
 local other = fam == '4' and '6' or '4'
 local own_peers, own_ids, other_peers, other_ids = {}, want_ids and {} or nil, {}, want_ids and {} or nil
 local got = fill(fam, numwant, true, own_peers, own_ids)
 fill(other, numwant - got, false, other_peers, other_ids)
-local complete, incomplete, downloaders, downloaded = counts(ih)
+local complete, incomplete = sizes['4s'] + sizes['6s'], sizes['4l'] + sizes['6l']
 local p4, p6 = table.concat(own_peers), table.concat(other_peers)
 local i4, i6 = table.concat(own_ids or {}), table.concat(other_ids or {})
 if fam == '6' then p4, p6, i4, i6 = p6, p4, i6, i4 end
-return {0, complete, incomplete, downloaders, downloaded, p4, p6, i4, i6}
+return {0, complete, incomplete, incomplete - partials, downloaded, p4, p6, i4, i6}
 `;
 
 /**

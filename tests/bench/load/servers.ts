@@ -53,6 +53,10 @@ export interface StartServerOptions {
    * bittorrent-tracker` in a temporary directory, never in the repository). Needed for that kind.
    */
   bittorrentTrackerDir?: string;
+  /** More NoBrake config keys (such as `redis`). @default none */
+  nobrakeConfig?: Record<string, unknown>;
+  /** The port to listen on (several NoBrakes sharing one, with `redis`). @default a free one */
+  port?: number;
 }
 
 const REPO = new URL("../../../", import.meta.url).pathname;
@@ -99,7 +103,7 @@ export async function startServer(
   kind: ServerKind,
   options: StartServerOptions,
 ): Promise<RunningServer> {
-  const port = freePort();
+  const port = options.port ?? freePort();
   const dir = await Deno.makeTempDir({ prefix: `nobrake_bench_${kind}_` });
   let command: string[];
   let probe: string | null = "/announce";
@@ -126,6 +130,7 @@ export async function startServer(
       expiry: 3600,
       logfile: join(dir, "nobrake.log"),
       ...(options.stateFile === false ? { state_file: null } : {}),
+      ...options.nobrakeConfig,
     };
     await Deno.writeTextFile(join(dir, "tracker.json"), JSON.stringify(config));
     // UDP listens on the HTTP port number (config `udp_port` unset).
