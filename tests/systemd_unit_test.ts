@@ -1,5 +1,7 @@
 /**
- * The systemd unit in README.md ("Deploy"): the fenced block right after `<!-- systemd-unit -->`.
+ * The systemd units in README.md: the unit of "Deploy" (the fenced block right after
+ * `<!-- systemd-unit -->`) and the template `nobrake@.service` of "Running several processes"
+ * (after `<!-- systemd-template-unit -->`).
  * Its directives are checked here as text, and the whole unit with `systemd-analyze verify` where
  * that tool exists (Debian package `systemd`); elsewhere that test is ignored and prints a
  * `SKIP systemd_unit_test:` line.
@@ -11,16 +13,17 @@ import { join } from "node:path";
 
 const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
 const MARKER = "<!-- systemd-unit -->";
+const TEMPLATE_MARKER = "<!-- systemd-template-unit -->";
 /** Where the unit starts the tracker; `systemd-analyze verify` needs an executable there. */
 const BINARY = "/usr/local/bin/nobrake";
 const VERIFY_TIMEOUT_MS = 60_000;
 
-/** The unit file as the README gives it. */
-function unitFromReadme(readme: string): string {
-  const at = readme.indexOf(MARKER);
-  assert.ok(at >= 0, `README.md has no ${MARKER} marker`);
-  const block = readme.slice(at + MARKER.length).match(/^\s*```ini\n([\s\S]*?)\n```/);
-  assert.ok(block !== null, `no \`\`\`ini block right after ${MARKER} in README.md`);
+/** The unit file as the README gives it after `marker`. */
+function unitFromReadme(readme: string, marker = MARKER): string {
+  const at = readme.indexOf(marker);
+  assert.ok(at >= 0, `README.md has no ${marker} marker`);
+  const block = readme.slice(at + marker.length).match(/^\s*```ini\n([\s\S]*?)\n```/);
+  assert.ok(block !== null, `no \`\`\`ini block right after ${marker} in README.md`);
   return block[1] + "\n";
 }
 
@@ -45,6 +48,7 @@ function directives(unit: string): Map<string, string[]> {
 }
 
 const UNIT = unitFromReadme(README);
+const TEMPLATE = unitFromReadme(README, TEMPLATE_MARKER);
 
 Deno.test("the README's unit runs the binary as a sandboxed dynamic user, reloading on SIGHUP", () => {
   const unit = directives(UNIT);
@@ -74,6 +78,30 @@ Deno.test("the README's unit runs the binary as a sandboxed dynamic user, reload
   assert.match(UNIT, /^# Not MemoryDenyWriteExecute=yes: V8/m);
 });
 
+Deno.test("the README's template unit runs every instance as one dynamic user on one config, restarting on exit 2", () => {
+  const unit = directives(TEMPLATE);
+  const expected: Record<string, string> = {
+    "Service.ExecStart": `${BINARY} /etc/nobrake/tracker.json`,
+    "Service.ExecReload": "/bin/kill -HUP $MAINPID",
+    "Service.Restart": "on-failure",
+    "Service.DynamicUser": "yes",
+    // One user id for all instances: SO_REUSEPORT shares a port only within one user id.
+    "Service.User": "nobrake",
+    "Service.ProtectSystem": "strict",
+    "Service.NoNewPrivileges": "yes",
+    "Service.RestrictAddressFamilies": "AF_INET AF_INET6 AF_UNIX",
+    "Service.CapabilityBoundingSet": "",
+    "Install.WantedBy": "multi-user.target",
+  };
+  for (const [key, value] of Object.entries(expected)) {
+    assert.deepEqual(unit.get(key), [value], key);
+  }
+  assert.match(unit.get("Unit.Description")?.[0] ?? "", /%i/);
+  // "Redis unreachable at start" exits 2: the template must restart on it.
+  assert.equal(unit.get("Service.RestartPreventExitStatus"), undefined);
+  assert.equal(unit.get("Service.MemoryDenyWriteExecute"), undefined);
+});
+
 /** Whether `systemd-analyze` can run here. */
 async function systemdAnalyzeMissing(): Promise<string | null> {
   try {
@@ -97,8 +125,8 @@ async function systemdAnalyzeMissing(): Promise<string | null> {
  * reports about that file. It exits 0 on some (an unknown key is only a warning), so its stderr
  * counts too.
  */
-async function verify(dir: string, unit: string): Promise<string[]> {
-  const path = join(dir, "nobrake.service");
+async function verify(dir: string, unit: string, name = "nobrake.service"): Promise<string[]> {
+  const path = join(dir, name);
   await Deno.writeTextFile(path, unit);
   const result = await new Deno.Command("systemd-analyze", {
     args: ["verify", "--man=no", path],
@@ -110,7 +138,7 @@ async function verify(dir: string, unit: string): Promise<string[]> {
   }).output();
   const output = new TextDecoder().decode(result.stdout) + new TextDecoder().decode(result.stderr);
   // Units the system itself ships may draw warnings too; only ours count.
-  const problems = output.split("\n").filter((line) => line.includes("nobrake.service"));
+  const problems = output.split("\n").filter((line) => line.includes(name));
   if (!result.success) problems.push(`systemd-analyze verify exited ${result.code}: ${output}`);
   return problems;
 }
@@ -148,6 +176,28 @@ Deno.test({
       const problems = (await verify(dir, broken)).join("\n");
       assert.match(problems, /Unknown key.*ProtectSystemm/);
       assert.match(problems, /missing is not executable/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "systemd-analyze verify accepts the README's template unit nobrake@.service, and rejects a broken one",
+  ignore: MISSING !== null,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "nobrake-template-" });
+    try {
+      const placeholder = join(dir, "nobrake");
+      await Deno.writeTextFile(placeholder, "#!/bin/sh\nexit 0\n");
+      await Deno.chmod(placeholder, 0o755);
+      const unit = TEMPLATE.replaceAll(BINARY, placeholder);
+      assert.ok(unit.includes(`ExecStart=${placeholder} `), "ExecStart was substituted");
+      assert.deepEqual(await verify(dir, unit, "nobrake@.service"), []);
+      const broken = unit.replace("[Service]\n", "[Service]\nDynamicUserr=yes\n");
+      const problems = (await verify(dir, broken, "nobrake@.service")).join("\n");
+      assert.match(problems, /Unknown key.*DynamicUserr/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
