@@ -304,3 +304,54 @@ Deno.test({
       });
     }),
 });
+
+Deno.test({
+  name:
+    "RedisSwarmStore keeps every peer's endpoint and id right through stops, role changes and new ports",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withStore({}, async (store) => {
+      // Peer i at 10.0.3.i; the expected endpoint of every peer still in the swarm, by label.
+      const expected = new Map<string, string>();
+      const endpoint = (i: number, port: number) => `10.0.3.${i}:${port}`;
+      for (let i = 0; i < 20; i++) {
+        await store.announce(input({ peer: `q${i}`, address: [10, 0, 3, i] }), T0);
+        expected.set(`q${i}`, endpoint(i, 6881));
+      }
+      for (const i of [0, 19, 7, 8, 3]) {
+        await store.announce(
+          input({ peer: `q${i}`, address: [10, 0, 3, i], event: "stopped" }),
+          T0,
+        );
+        expected.delete(`q${i}`);
+      }
+      for (const i of [1, 10, 18]) {
+        await store.announce(input({ peer: `q${i}`, address: [10, 0, 3, i], left: 0 }), T0);
+      }
+      for (const i of [2, 11]) {
+        await store.announce(input({ peer: `q${i}`, address: [10, 0, 3, i], port: 7000 }), T0);
+        expected.set(`q${i}`, endpoint(i, 7000));
+      }
+      await store.announce(input({ peer: "q10", address: [10, 0, 3, 10], event: "stopped" }), T0);
+      expected.delete("q10");
+      const asker = { ...input({ peer: "asker", address: [10, 0, 9, 9], numwant: 200 }) };
+      asker.wantPeerIds = true;
+      const result = await store.announce(asker, T0);
+      const seen = new Map<string, string>();
+      for (let i = 0; i * 6 < result.peers4.length; i++) {
+        const at = result.peers4.subarray(i * 6, i * 6 + 6);
+        const id = new TextDecoder().decode(result.peerIds4!.subarray(i * 20, i * 20 + 20));
+        seen.set(
+          id.replace(/\.+$/, ""),
+          `${at[0]}.${at[1]}.${at[2]}.${at[3]}:${at[4] * 256 + at[5]}`,
+        );
+      }
+      assert.deepEqual(
+        [...seen].sort(),
+        [...expected].sort(),
+      );
+      assert.equal(result.complete, 2);
+      assert.equal(result.incomplete, expected.size - 2 + 1);
+    }),
+});

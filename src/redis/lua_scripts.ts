@@ -4,17 +4,19 @@
  * `redis_store.ts` owns the calls.
  *
  * Key layout under a prefix P (default `nobrake:`), with H the 20 raw bytes of an info hash:
- * - `P H 4s`, `P H 4l`, `P H 6s`, `P H 6l`: ZSETs of peers by last-seen second, one per address
- *   family and role (seeder / leecher), so a reply samples the requester's family first and a
- *   seeder is given leechers first, as the memory store does, with `ZRANDMEMBER` (never the whole
- *   swarm), and the oldest peers are found from the head of each set. A member is the peer id
- *   followed by the compact endpoint, so a sample is read from the set alone: looking each pick
- *   up in a hash cost most of the script's time (a small hash is a list scanned per lookup).
+ * - `P H e4s`, `e4l`, `e6s`, `e6l`: STRINGs of compact endpoints side by side, one per address
+ *   family and role (seeder / leecher), slot after slot; `P H i4s` … `i6l` the peer ids of the same
+ *   slots. A reply reads a run of slots from a random start (`GETRANGE`), as the memory store
+ *   reads a run of its table: the requester's family first, leechers first for a seeder, never the
+ *   whole swarm. A removed peer's slot takes the last slot's peer. (Sets sampled with
+ *   `ZRANDMEMBER` cost redis-server 3 to 4 times as much per announce: every pick is one reply
+ *   value for Lua to build and take apart; `tests/bench/README.md`.)
+ * - `P H z4`, `P H z6`: ZSETs of peer ids by last-seen second: the oldest peers are at the head.
  * - `P H h4`, `P H h6`: HASHes peer id → record: a flags byte, the 4-byte hash of the client's
- *   `key` (zeros for none), then the compact endpoint (6 or 18 bytes).
+ *   `key` (zeros for none), the compact endpoint (6 or 18 bytes), then the slot number in text.
  * - `P H c`: HASH of the torrent's counts, kept with every change so an announce reads them in
- *   one call: `4s 4l 6s 6l` the sizes of its sets, `d` completed downloads, `p` partial seeds
- *   (BEP 21), `u` peers whose last announce came over UDP.
+ *   one call: `4s 4l 6s 6l` the slots in use, `d` completed downloads, `p` partial seeds (BEP 21),
+ *   `u` peers whose last announce came over UDP.
  * - `P T`: ZSET of info hashes with peers, scored at or below their oldest peer's last-seen second:
  *   the sweep reads the head (`ZRANGEBYSCORE`) in bounded batches instead of scanning keys, and
  *   its size is the torrent count that `max_torrents` holds across processes.
@@ -25,15 +27,16 @@
  * @module
  */
 
-/** Flag bits of a stored record (the same meanings as the memory store's, own numbering). */
+/** Helpers every script shares. Flag bits of a record: the memory store's meanings. */
 const COMMON = `
 local P = ARGV[1]
 local SEEDER, PARTIAL, UDP, COUNTED = 1, 2, 4, 8
 local band, bor, bnot = bit.band, bit.bor, bit.bnot
 
-local function set_of(ih, fam, seeder) return P .. ih .. fam .. (seeder and 's' or 'l') end
+local function role_of(fam, flags) return fam .. (band(flags, SEEDER) ~= 0 and 's' or 'l') end
+local function esize(fam) return fam == '4' and 6 or 18 end
 
--- Sizes of the four sets, from the counts hash.
+-- Sizes of the four slot arrays, from the counts hash.
 local function cards(ih)
   local c = redis.call('HMGET', P .. ih .. 'c', '4s', '4l', '6s', '6l')
   return tonumber(c[1]) or 0, tonumber(c[2]) or 0, tonumber(c[3]) or 0, tonumber(c[4]) or 0
@@ -49,7 +52,7 @@ end
 
 -- Moves the torrent-wide and tracker-wide counters by one peer's flags, times sign.
 local function account(ih, fam, flags, sign)
-  local role = fam .. (band(flags, SEEDER) ~= 0 and 's' or 'l')
+  local role = role_of(fam, flags)
   redis.call('HINCRBY', P .. ih .. 'c', role, sign)
   redis.call('HINCRBY', P .. 'G', role, sign)
   if band(flags, PARTIAL) ~= 0 then
@@ -62,24 +65,63 @@ local function account(ih, fam, flags, sign)
   end
 end
 
--- Drops peers of one torrent last seen before cutoff (at most 1000 per set per call).
-local function expire(ih, cutoff)
-  for _, fam in ipairs({'4', '6'}) do
+-- A record: flags, key hash, endpoint, slot.
+local function record_of(flags, key, endpoint, slot)
+  return string.char(flags) .. key .. endpoint .. slot
+end
+local function slot_of(record, fam) return tonumber(string.sub(record, 6 + esize(fam))) end
+
+-- Puts a peer in the next free slot of an array of n slots; returns the slot.
+local function add_slot(ih, role, n, pid, endpoint)
+  local es = #endpoint
+  redis.call('SETRANGE', P .. ih .. 'e' .. role, n * es, endpoint)
+  redis.call('SETRANGE', P .. ih .. 'i' .. role, n * 20, pid)
+  return n
+end
+
+-- Empties slot of an array of n slots: the last slot's peer moves into it (its record follows).
+local function remove_slot(ih, fam, role, n, slot)
+  local es = esize(fam)
+  local last = n - 1
+  local e, i = P .. ih .. 'e' .. role, P .. ih .. 'i' .. role
+  if last <= 0 then
+    redis.call('DEL', e, i)
+    return
+  end
+  if slot ~= last then
+    local moved_endpoint = redis.call('GETRANGE', e, last * es, last * es + es - 1)
+    local moved = redis.call('GETRANGE', i, last * 20, last * 20 + 19)
+    redis.call('SETRANGE', e, slot * es, moved_endpoint)
+    redis.call('SETRANGE', i, slot * 20, moved)
     local h = P .. ih .. 'h' .. fam
-    for _, role in ipairs({'s', 'l'}) do
-      local z = P .. ih .. fam .. role
-      local gone = redis.call('ZRANGEBYSCORE', z, '-inf', '(' .. cutoff, 'LIMIT', 0, 1000)
-      if #gone > 0 then
-        local ids = {}
-        for i = 1, #gone do ids[i] = string.sub(gone[i], 1, 20) end
-        local records = redis.call('HMGET', h, unpack(ids))
-        for i = 1, #gone do
-          if records[i] then account(ih, fam, string.byte(records[i], 1), -1) end
-        end
-        redis.call('ZREM', z, unpack(gone))
-        redis.call('HDEL', h, unpack(ids))
+    local record = redis.call('HGET', h, moved)
+    if record then
+      redis.call('HSET', h, moved, string.sub(record, 1, 5 + es) .. slot)
+    end
+  end
+  -- The bytes past the last slot stay as garbage until the array grows over them or empties.
+end
+
+-- Drops peers of one torrent last seen before cutoff (at most 1000 per family per call).
+local function expire(ih, cutoff)
+  local sizes = {}
+  sizes['4s'], sizes['4l'], sizes['6s'], sizes['6l'] = cards(ih)
+  for _, fam in ipairs({'4', '6'}) do
+    local h, z = P .. ih .. 'h' .. fam, P .. ih .. 'z' .. fam
+    local gone = redis.call('ZRANGEBYSCORE', z, '-inf', '(' .. cutoff, 'LIMIT', 0, 1000)
+    for _, pid in ipairs(gone) do
+      -- Read one at a time: removing a peer moves another's slot.
+      local record = redis.call('HGET', h, pid)
+      if record then
+        local flags = string.byte(record, 1)
+        local role = role_of(fam, flags)
+        remove_slot(ih, fam, role, sizes[role], slot_of(record, fam))
+        sizes[role] = sizes[role] - 1
+        account(ih, fam, flags, -1)
+        redis.call('HDEL', h, pid)
       end
     end
+    if #gone > 0 then redis.call('ZREM', z, unpack(gone)) end
   end
 end
 
@@ -88,8 +130,8 @@ end
 local function settle(ih, open)
   local T = P .. 'T'
   local oldest = nil
-  for _, suffix in ipairs({'4s', '4l', '6s', '6l'}) do
-    local head = redis.call('ZRANGE', P .. ih .. suffix, 0, 0, 'WITHSCORES')
+  for _, fam in ipairs({'4', '6'}) do
+    local head = redis.call('ZRANGE', P .. ih .. 'z' .. fam, 0, 0, 'WITHSCORES')
     if head[2] then
       local score = tonumber(head[2])
       if oldest == nil or score < oldest then oldest = score end
@@ -126,7 +168,8 @@ local open, max_torrents, max_peers = ARGV[13] == '1', tonumber(ARGV[14]), tonum
 local want_ids = ARGV[16] == '1'
 math.randomseed(tonumber(ARGV[17]))
 local T = P .. 'T'
-local addr_len = fam == '4' and 4 or 16
+local es = #endpoint
+local addr_len = es - 2
 
 local score = redis.call('ZSCORE', T, ih)
 if score and tonumber(score) < cutoff then
@@ -141,11 +184,13 @@ if record and string.sub(record, 6, 5 + addr_len) ~= string.sub(endpoint, 1, add
   if keyhash == '' or string.sub(record, 2, 5) ~= keyhash then return {1} end
 end
 local previous = record and string.byte(record, 1) or 0
--- The member a stored peer has in its set: its id, then the endpoint it was listed with.
-local old_member = record and (pid .. string.sub(record, 6)) or nil
+local old_role = role_of(fam, previous)
+local old_slot = record and slot_of(record, fam) or nil
 if event == 'x' then
   if record then
-    redis.call('ZREM', set_of(ih, fam, band(previous, SEEDER) ~= 0), old_member)
+    local n = tonumber(redis.call('HGET', P .. ih .. 'c', old_role)) or 0
+    remove_slot(ih, fam, old_role, n, old_slot)
+    redis.call('ZREM', P .. ih .. 'z' .. fam, pid)
     redis.call('HDEL', h, pid)
     account(ih, fam, previous, -1)
     settle(ih, open)
@@ -175,63 +220,90 @@ if completes then
   downloaded = downloaded + 1
 end
 if completes or band(previous, COUNTED) ~= 0 then flags = bor(flags, COUNTED) end
-local member = pid .. endpoint
-local old_role = fam .. (band(previous, SEEDER) ~= 0 and 's' or 'l')
-local new_role = fam .. (seeder and 's' or 'l')
+local new_role = role_of(fam, flags)
+local key = keyhash == '' and '\\0\\0\\0\\0' or keyhash
+local slot
 if record then
+  if old_role ~= new_role then
+    remove_slot(ih, fam, old_role, sizes[old_role], old_slot)
+    sizes[old_role] = sizes[old_role] - 1
+    slot = add_slot(ih, new_role, sizes[new_role], pid, endpoint)
+    sizes[new_role] = sizes[new_role] + 1
+  else
+    slot = old_slot
+    if string.sub(record, 6, 5 + es) ~= endpoint then
+      redis.call('SETRANGE', P .. ih .. 'e' .. new_role, slot * es, endpoint)
+    end
+  end
   -- Most announces change no flag: then no counter moves.
   if band(previous, bnot(COUNTED)) ~= band(flags, bnot(COUNTED)) then
     account(ih, fam, previous, -1)
     account(ih, fam, flags, 1)
-    sizes[old_role] = sizes[old_role] - 1
-    sizes[new_role] = sizes[new_role] + 1
-    partials = partials + (band(flags, PARTIAL) ~= 0 and 1 or 0) - (band(previous, PARTIAL) ~= 0 and 1 or 0)
-  end
-  if band(previous, SEEDER) ~= band(flags, SEEDER) or old_member ~= member then
-    redis.call('ZREM', set_of(ih, fam, band(previous, SEEDER) ~= 0), old_member)
+    partials = partials + (band(flags, PARTIAL) ~= 0 and 1 or 0) -
+      (band(previous, PARTIAL) ~= 0 and 1 or 0)
   end
 else
-  account(ih, fam, flags, 1)
+  slot = add_slot(ih, new_role, sizes[new_role], pid, endpoint)
   sizes[new_role] = sizes[new_role] + 1
+  account(ih, fam, flags, 1)
   if band(flags, PARTIAL) ~= 0 then partials = partials + 1 end
 end
-redis.call('ZADD', set_of(ih, fam, seeder), now, member)
-redis.call('HSET', h, pid, string.char(flags) .. (keyhash == '' and '\\0\\0\\0\\0' or keyhash) .. endpoint)
+local updated = record_of(flags, key, endpoint, slot)
+if updated ~= record then redis.call('HSET', h, pid, updated) end
+redis.call('ZADD', P .. ih .. 'z' .. fam, now, pid)
 if not score then redis.call('ZADD', T, now, ih) end
 
--- Up to n members of one set, never the requester; their endpoints (and ids) appended.
-local function take(set, n, peers, ids)
-  if n <= 0 then return 0 end
-  local picked = redis.call('ZRANDMEMBER', set, n + 1)
-  local got = 0
-  for i = 1, #picked do
-    local m = picked[i]
-    if got < n and m ~= member then
-      got = got + 1
-      peers[#peers + 1] = string.sub(m, 21)
-      if ids then ids[#ids + 1] = string.sub(m, 1, 20) end
+-- Bytes [from, from + count) of slots of size width in array key, wrapping past n slots.
+local function run(key, width, n, from, count)
+  if count <= 0 then return '' end
+  local stop = from + count
+  if stop <= n then return redis.call('GETRANGE', key, from * width, stop * width - 1) end
+  return redis.call('GETRANGE', key, from * width, n * width - 1) ..
+    redis.call('GETRANGE', key, 0, (stop - n) * width - 1)
+end
+
+-- Up to want peers of one slot array of n slots from a random start, skipping slot skip (or
+-- nil); appends their endpoints (and ids).
+local function take(role, width, n, want, skip, peers, ids)
+  local available = n - (skip and 1 or 0)
+  if want > available then want = available end
+  if want <= 0 then return 0 end
+  local start = want == available and 0 or math.floor(math.random() * n)
+  local count, cut = want, nil
+  if skip then
+    local at = (skip - start) % n
+    if at < want then
+      count = want + 1
+      cut = at
     end
   end
-  return got
+  local function cut_out(bytes, size)
+    if cut == nil then return bytes end
+    return string.sub(bytes, 1, cut * size) .. string.sub(bytes, (cut + 1) * size + 1)
+  end
+  peers[#peers + 1] = cut_out(run(P .. ih .. 'e' .. role, width, n, start, count), width)
+  if ids then ids[#ids + 1] = cut_out(run(P .. ih .. 'i' .. role, 20, n, start, count), 20) end
+  return want
 end
 
 -- Up to want peers of one family: a seeder gets leechers first; a leecher a uniform mix.
 local function fill(f, want, own, peers, ids)
+  local width = f == '4' and 6 or 18
   local ns, nl = sizes[f .. 's'], sizes[f .. 'l']
-  if own then
-    if seeder then ns = ns - 1 else nl = nl - 1 end
-  end
-  if want > ns + nl then want = ns + nl end
+  local skip_s = own and seeder and slot or nil
+  local skip_l = own and not seeder and slot or nil
+  local avail_s, avail_l = ns - (skip_s and 1 or 0), nl - (skip_l and 1 or 0)
+  if want > avail_s + avail_l then want = avail_s + avail_l end
   if want <= 0 then return 0 end
   local from_seeders
   if seeder then
-    from_seeders = want - math.min(want, nl)
+    from_seeders = want - math.min(want, avail_l)
   else
-    from_seeders = math.floor(want * ns / (ns + nl) + math.random())
-    from_seeders = math.max(want - nl, math.min(ns, from_seeders))
+    from_seeders = math.floor(want * avail_s / (avail_s + avail_l) + math.random())
+    from_seeders = math.max(want - avail_l, math.min(avail_s, from_seeders))
   end
-  local got = take(P .. ih .. f .. 'l', want - from_seeders, peers, ids)
-  return got + take(P .. ih .. f .. 's', from_seeders, peers, ids)
+  local got = take(f .. 'l', width, nl, want - from_seeders, skip_l, peers, ids)
+  return got + take(f .. 's', width, ns, from_seeders, skip_s, peers, ids)
 end
 
 local other = fam == '4' and '6' or '4'
@@ -289,11 +361,11 @@ return #due
 export const DROP_SCRIPT = COMMON + `
 for i = 2, #ARGV do
   local ih = ARGV[i]
-  local left = 1
-  while left > 0 do
+  -- A batch per family per pass; bounded, should the counts and the sets ever disagree.
+  for _ = 1, 1000 do
     expire(ih, 4294967296)
     local s4, l4, s6, l6 = cards(ih)
-    left = s4 + l4 + s6 + l6
+    if s4 + l4 + s6 + l6 == 0 then break end
   end
   redis.call('ZREM', P .. 'T', ih)
   redis.call('DEL', P .. ih .. 'c')
