@@ -157,7 +157,7 @@ export async function startTrackerServer(
   if (config.udp) {
     try {
       udp = startUdp(config, {
-        hostname,
+        hostname: config.udp_ip ?? hostname,
         tracker,
         counters,
         logger,
@@ -263,7 +263,7 @@ interface UdpShared {
 }
 
 /**
- * Binds the UDP listener on the HTTP address: on `udp_port`, or else on the HTTP port number (a
+ * Binds the UDP listener on `udp_ip` (else the HTTP address): on `udp_port`, or else on the HTTP port number (a
  * free port of its own when HTTP asked for port 0, as a taken UDP port would fail the start).
  */
 function startUdp(config: Config, shared: UdpShared): UdpServer {
