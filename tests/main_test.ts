@@ -169,7 +169,7 @@ Deno.test("main: log_level debug logs each refusal over HTTP and UDP with its re
   const lines = await linesWithRefusals("debug");
   const refusals = lines.filter((line) => / debug refused /.test(line));
   assert.equal(refusals.length, 2, lines.join("\n"));
-  assert.match(refusals[0], / debug refused 127\.0\.0\.1: .*not/);
+  assert.match(refusals[0], / debug refused http 127\.0\.0\.1: .*not/);
   assert.match(refusals[1], / debug refused udp 127\.0\.0\.1:\d+: .*not/);
 });
 
