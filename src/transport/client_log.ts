@@ -8,15 +8,12 @@
 import type { ClientError } from "../protocol/client_error.ts";
 import { byteStringToHex } from "../protocol/byte_string.ts";
 import { formatIp } from "../protocol/ip_address.ts";
-import type { AnnounceRequest } from "../protocol/messages.ts";
+import type { AnnounceRequest, Transport } from "../protocol/messages.ts";
 import type { Logger } from "../runtime/logger.ts";
-
-/** The transport a request came over, as the log names it. */
-export type TransportName = "http" | "udp";
 
 /** One served announce. */
 export interface AnnounceLine {
-  transport: TransportName;
+  transport: Transport;
   /** The client's address (the connection's, or a trusted proxy's client). */
   connection: Uint8Array;
   /** The address listed in the swarm (`connection` unless a trusted `ip=` moved it). */
@@ -41,7 +38,7 @@ export function logAnnounce(logger: Logger, line: AnnounceLine): void {
 /** `scrape <from-ip> <count or all>` (` udp` appended for UDP). */
 export function logScrape(
   logger: Logger,
-  line: { transport: TransportName; connection: Uint8Array; count: number | "all" },
+  line: { transport: Transport; connection: Uint8Array; count: number | "all" },
 ): void {
   const suffix = line.transport === "udp" ? " udp" : "";
   logger.log("scrape", `${formatIp(line.connection)} ${line.count}${suffix}`);
@@ -53,7 +50,7 @@ export function logScrape(
  */
 export function logRefusal(
   logger: Logger,
-  refusal: { transport: TransportName; from: string; error: ClientError },
+  refusal: { transport: Transport; from: string; error: ClientError },
 ): void {
   if (!logger.debugEnabled) return;
   logger.log("debug", `refused ${refusal.transport} ${refusal.from}: ${refusal.error.message}`);
