@@ -23,11 +23,17 @@ import { Workload } from "./load/workload.ts";
 
 type ParseModule = typeof import("../../src/protocol/announce_request.ts");
 type TableModule = typeof import("../../src/core/peer_table.ts");
+type RecordsModule = Pick<
+  typeof import("../../src/core/peer_records.ts"),
+  "createRecordPools" | "SEEDER"
+>;
 
 interface Version {
   name: string;
   parse: ParseModule;
   table: TableModule;
+  /** Where the version defines the pools and flags (older ones exported them from peer_table.ts). */
+  records: RecordsModule;
 }
 
 const LIMITS = { numwantDefault: 50, numwantMax: 200 };
@@ -39,10 +45,12 @@ const flat = (text: string) => new TextDecoder().decode(new TextEncoder().encode
 
 async function loadVersion(name: string, root: string): Promise<Version> {
   const base = new URL(`file://${resolve(root)}/src/`);
+  const table = await import(new URL("core/peer_table.ts", base).href);
   return {
     name,
     parse: await import(new URL("protocol/announce_request.ts", base).href),
-    table: await import(new URL("core/peer_table.ts", base).href),
+    table,
+    records: await import(new URL("core/peer_records.ts", base).href).catch(() => table),
   };
 }
 
@@ -62,14 +70,14 @@ function timeParse(version: Version, paths: string[], iterations: number): numbe
 
 /** Builds 1,000 tables of 100 IPv4 peers (30 % seeders) in one pool set of `version`. */
 function fillTables(version: Version) {
-  const pools = version.table.createRecordPools();
+  const pools = version.records.createRecordPools();
   const tables = Array.from({ length: TABLES }, () => new version.table.PeerTable(4, 7, pools));
   const address = new Uint8Array([127, 0, 0, 1]);
   for (let p = 0; p < PEERS; p++) {
     for (let t = 0; t < TABLES; t++) {
       tables[t].insert(`-LT2060-${p}-${t}`.padEnd(20, "x"), address, 10_000 + p, {
         seenAt: 1,
-        flags: p % 10 < 3 ? version.table.SEEDER : 0,
+        flags: p % 10 < 3 ? version.records.SEEDER : 0,
         keyHash: 0,
         left: 1,
         uploaded: 0,
