@@ -17,6 +17,25 @@ import { COUNT_WRITE_INTERVAL_MS, type StateKeeper } from "../state/state_keeper
  */
 export const SWEEP_SLICE = 5_000;
 
+/** The timer functions the jobs are scheduled with (the global ones, or a test's). */
+export interface Scheduler {
+  /** Returns an id for `clearTimeout`; only the scheduler reads it. */
+  setTimeout(run: () => void, ms: number): unknown;
+  clearTimeout(id: unknown): void;
+  setInterval(run: () => void, ms: number): unknown;
+  clearInterval(id: unknown): void;
+}
+
+type GlobalTimer = ReturnType<typeof setTimeout>;
+
+/** Deno's own timers. */
+const GLOBAL_SCHEDULER: Scheduler = {
+  setTimeout: (run, ms) => setTimeout(run, ms),
+  clearTimeout: (id) => clearTimeout(id as GlobalTimer | undefined),
+  setInterval: (run, ms) => setInterval(run, ms),
+  clearInterval: (id) => clearInterval(id as GlobalTimer | undefined),
+};
+
 /** What the timers work on. */
 export interface PeriodicWork {
   tracker: Tracker;
@@ -28,6 +47,8 @@ export interface PeriodicWork {
   now: () => number;
   /** Milliseconds between sweep passes. */
   sweepIntervalMs: number;
+  /** Where timers come from. @default the global timers */
+  scheduler?: Scheduler;
 }
 
 /** The running timers. */
@@ -39,28 +60,29 @@ export interface Timers {
 /** Starts every periodic job over `work`. */
 export function startTimers(work: PeriodicWork): Timers {
   const { tracker, counters, history, state, now, sweepIntervalMs } = work;
+  const timers = work.scheduler ?? GLOBAL_SCHEDULER;
   // The sweep runs in slices, each its own macrotask, so requests interleave with a long pass.
-  let sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  let sweepTimer: unknown;
   const sweepSlice = () => {
     const done = tracker.sweep(now(), SWEEP_SLICE);
-    sweepTimer = setTimeout(sweepSlice, done ? sweepIntervalMs : 0);
+    sweepTimer = timers.setTimeout(sweepSlice, done ? sweepIntervalMs : 0);
   };
-  sweepTimer = setTimeout(sweepSlice, sweepIntervalMs);
+  sweepTimer = timers.setTimeout(sweepSlice, sweepIntervalMs);
   // Recording reads no clock: the request-rate ring is moved on here, once a second.
-  const statsTimer = setInterval(() => counters.advance(now()), 1000);
-  const historyTimer = setInterval(
+  const statsTimer = timers.setInterval(() => counters.advance(now()), 1000);
+  const historyTimer = timers.setInterval(
     () => history.sample(tracker, now()),
     HISTORY_STEP_SECONDS * 1000,
   );
   const countsTimer = state === null
     ? undefined
-    : setInterval(() => state.writeCounts(tracker), COUNT_WRITE_INTERVAL_MS);
+    : timers.setInterval(() => state.writeCounts(tracker), COUNT_WRITE_INTERVAL_MS);
   return {
     stop() {
-      clearTimeout(sweepTimer);
-      clearInterval(statsTimer);
-      clearInterval(historyTimer);
-      clearInterval(countsTimer);
+      timers.clearTimeout(sweepTimer);
+      timers.clearInterval(statsTimer);
+      timers.clearInterval(historyTimer);
+      timers.clearInterval(countsTimer);
     },
   };
 }
