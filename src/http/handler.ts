@@ -5,8 +5,8 @@
  * becomes a bencoded `failure reason`; anything else is logged and answered as an internal error,
  * and the server goes on. Every announce and scrape is recorded once in the stats sink, with its
  * handling time. The client's address is the connection's, or what a trusted reverse proxy says
- * (`client_address.ts`); with a passkey list, announces and scrapes must carry a listed key; with a
- * rate limit, that address (never a trusted proxy's own) must be within it.
+ * (`client_address.ts`). Admission (stopping, rate limit, passkey) and the log lines about clients
+ * are the ones UDP uses too (`src/transport/`).
  *
  * @module
  */

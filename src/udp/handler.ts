@@ -2,7 +2,8 @@
  * The UDP transport's logic (BEP 15, BEP 41): `createUdpHandler(deps)` returns a plain
  * `(packet, remote) → reply | null` function. It parses at the edge, checks the connection id,
  * calls the same core as HTTP, and encodes the reply; `null` means "send nothing". No I/O: the
- * socket belongs to `server.ts`, so tests call the handler with crafted packets.
+ * socket belongs to `server.ts`, so tests call the handler with crafted packets. Admission
+ * (stopping, rate limit, passkey) and the log lines about clients are HTTP's (`src/transport/`).
  *
  * Errors follow the two kinds every transport has. A `ClientError` (a refusal by the core, or a
  * sendable parse error) becomes a BEP 15 error packet with its message. Anything else is a bug:
