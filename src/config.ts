@@ -8,6 +8,10 @@
  * `pidfile`) are accepted and reported as ignored rather than rejected. Any other unknown key is an
  * error, so a typo never silently falls back to a default.
  *
+ * Every key is written once, in the `KEYS` table (its reader, default and doc line, or why it is
+ * obsolete); the `Config` type, `DEFAULT_CONFIG`, the checks and the unknown-key suggestions are
+ * derived from it. The README's configuration table lists the same keys (a test checks it).
+ *
  * @module
  */
 import { isAbsolute, join } from "node:path";
@@ -267,11 +271,6 @@ export type Config = {
 /** Every key `parseConfig` accepts and uses, in `tracker.json`'s order (not the obsolete ones). */
 export const CONFIG_KEYS: readonly (keyof Config)[] = (Object.keys(KEYS) as (keyof KeyTable)[])
   .filter((name): name is LiveKey => KEYS[name].kind === "key");
-
-/** The one-line documentation of a key, as the table gives it. */
-export function describeConfigKey(name: keyof Config): string {
-  return KEYS[name].doc;
-}
 
 /**
  * The configuration `tracker.json` ships: every optional key at its default, and the required keys
