@@ -215,17 +215,32 @@ Deno.test("state: peers older than expiry are not brought back", async () => {
   await withTempDir(async (dir) => {
     await Deno.mkdir(join(dir, "allowed"));
     const infoHash = await writeTorrentFile(join(dir, "allowed"), "a.torrent", "a");
-    await running(await writeConfig(dir), async (client, tracker) => {
-      await completeOnce(client, infoHash);
-      tracker.signal("SIGTERM");
-      assert.equal(await tracker.exitCode(), 0);
-    });
-    // The same file with a one-second expiry, two seconds later: every saved peer is too old.
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    await running(await writeConfig(dir, { interval: 1, expiry: 1 }), async (client, tracker) => {
-      await tracker.waitForLine(/1 swarms and 0 peers restored, 2 peers expired/);
+    const config = {
+      allowed: join(dir, "allowed"),
+      state_file: join(dir, "state.sqlite"),
+      expiry: 600,
+    };
+    const first = await startTestServer({ config });
+    try {
+      await completeOnce(new HttpTrackerClient(first.baseUrl), infoHash);
+    } finally {
+      await first.close();
+    }
+    // The same file 601 s later on the tracker's clock (passed in, not waited for): every saved
+    // peer is too old.
+    const second = await startTestServer({ config, now: () => Date.now() + 601_000 });
+    try {
+      assert.ok(
+        second.logger.lines.some((line) =>
+          /1 swarms and 0 peers restored, 2 peers expired/.test(line)
+        ),
+        second.logger.lines.join("\n"),
+      );
+      const client = new HttpTrackerClient(second.baseUrl);
       assert.deepEqual((await client.scrape([infoHash]))[0].downloaded, 1);
-    });
+    } finally {
+      await second.close();
+    }
   });
 });
 
