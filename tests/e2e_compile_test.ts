@@ -8,7 +8,7 @@
  * exiting 0. `deno compile` takes its runtime (`denort`) from `DENORT_BIN`, from
  * `$DENO_DIR/dl/release/v<version>/denort-<target>.zip`, or downloads it from dl.deno.land; when
  * none of these is possible the test is ignored, its name ends in `(skipped: no denort runtime …)`
- * and a `SKIP compile_test:` line gives the whole reason. A download that fails after the probe
+ * and a `SKIP e2e_compile_test:` line gives the whole reason. A download that fails after the probe
  * found the runtime reachable fails the test.
  *
  * So that the checks themselves are tested where no runtime is available, the same checks run
@@ -409,7 +409,7 @@ async function readOrEmpty(path: string): Promise<string> {
 // Tests
 
 const UNAVAILABLE = await runtimeUnavailableReason();
-if (UNAVAILABLE !== null) report(`SKIP compile_test: ${UNAVAILABLE}`);
+if (UNAVAILABLE !== null) report(`SKIP e2e_compile_test: ${UNAVAILABLE}`);
 
 const COMPILE_TEST_NAME =
   "deno task compile builds the tracker (an empty environment, no deno on PATH)";
