@@ -9,6 +9,7 @@
 import { registerBehaviourSuite, type SuiteOptions } from "./support/behaviour_suite.ts";
 import { HttpTrackerClient } from "./support/http_tracker_client.ts";
 import { RedisServer } from "./support/redis_server.ts";
+import type { RedisSwarmStore } from "../src/redis/redis_store.ts";
 import { startTestServer, type TestServerOptions } from "./support/test_server.ts";
 import { UdpTrackerClient } from "./support/udp_tracker_client.ts";
 
@@ -28,6 +29,8 @@ function redisTarget(
 ) {
   return async (options: SuiteOptions) => {
     const expiry = options.expirySeconds;
+    let offset = 0;
+    const now = () => Date.now() + offset;
     const test = await startTestServer({
       ...serverOptions,
       connectHost: host,
@@ -35,8 +38,9 @@ function redisTarget(
         ...serverOptions.config,
         redis: redis.url(++databases),
         udp_port: 0,
-        ...(expiry ? { expiry, sweep_interval: 1 } : {}),
+        ...(expiry ? { expiry } : {}),
       },
+      now,
     });
     const allowlisted = test.allowed.length > 0;
     const udpPort = test.server.udpAddress?.port ?? 0;
@@ -46,6 +50,11 @@ function redisTarget(
         : new UdpTrackerClient(host, udpPort),
       allowed: allowlisted ? test.allowed : [randomHash(), randomHash(), randomHash()],
       forbidden: allowlisted ? randomHash() : null,
+      // The Redis store's sweep, at the moved clock, as its timer would run it.
+      elapse: async (seconds: number) => {
+        offset += seconds * 1000;
+        await (test.server.store as RedisSwarmStore).sweep(now());
+      },
       close: () => test.close(),
     };
   };

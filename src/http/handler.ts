@@ -5,21 +5,17 @@
  * becomes a bencoded `failure reason`; anything else is logged and answered as an internal error,
  * and the server goes on. Every announce and scrape is recorded once in the stats sink, with its
  * handling time. The client's address is the connection's, or what a trusted reverse proxy says
- * (`client_address.ts`); with a passkey list, announces and scrapes must carry a listed key; with a
- * rate limit, that address (never a trusted proxy's own) must be within it.
+ * (`client_address.ts`). Admission (stopping, rate limit, passkey) and the log lines about clients
+ * are the ones UDP uses too (`src/transport/`).
  *
  * @module
  */
 import { ClientError } from "../protocol/client_error.ts";
-import { type Passkeys, requirePasskey } from "../core/passkeys.ts";
-import type { RateLimiter } from "../core/rate_limiter.ts";
-import { failureReasonOf, StatsCounters, type StatsRecorder } from "../stats/stats_counters.ts";
+import { failureReasonOf, StatsCounters } from "../stats/stats_counters.ts";
 import type { SwarmHistory } from "../stats/swarm_history.ts";
-import type { Tracker } from "../core/tracker.ts";
 import type { SwarmStore } from "../core/swarm_store.ts";
 import type { AnnounceRequest, AnnounceResult, ScrapeEntry } from "../protocol/messages.ts";
 import { parseAnnounceUrl } from "../protocol/announce_request.ts";
-import { byteStringToHex } from "../protocol/byte_string.ts";
 import {
   encodeAnnounceReplyView,
   encodeFailure,
@@ -30,51 +26,22 @@ import { formatIp, parseIp } from "../protocol/ip_address.ts";
 import { passkeyFromQuery, splitPasskeyPath } from "../protocol/passkey.ts";
 import { rawQueryOf } from "../protocol/query.ts";
 import { parseScrapeUrl } from "../protocol/scrape_request.ts";
-import type { Logger } from "../runtime/logger.ts";
+import { createAdmission } from "../transport/admission.ts";
+import { logAnnounce, logRefusal, logScrape } from "../transport/client_log.ts";
+import type { TransportDeps } from "../transport/transport_deps.ts";
 import { clientAddress } from "./client_address.ts";
 import { createStatsRoutes } from "../stats/stats_routes.ts";
 import type { SharedStatsSource } from "../stats/shared_stats.ts";
 
-/** The settings the HTTP transport reads (a subset of the config, already resolved). */
-export interface HttpSettings {
-  interval: number;
-  minInterval: number;
-  numwantDefault: number;
-  numwantMax: number;
-  /** Let `ip=`/`ipv4=`/`ipv6=` set the listed address. */
-  trustIpParam: boolean;
-  noscrape: boolean;
-  nostats: boolean;
-  /** `/metrics` answers 404. @default false */
-  nometrics?: boolean;
-  /** Leave peer addresses out of `/stats` and `/stats.json`. @default false */
-  statsHidePeers?: boolean;
-  /** Log a `client` line per announce and a `scrape` line per scrape. */
-  logAnnounces: boolean;
-}
-
-/** What the handler needs. */
-export interface HttpHandlerDeps {
-  tracker: Tracker;
-  settings: HttpSettings;
-  logger: Logger;
+/** What the HTTP handler needs: the transports' common deps, and the stats pages'. */
+export interface HttpHandlerDeps extends TransportDeps {
   version: string;
-  /** Milliseconds since the epoch. @default Date.now */
-  now?: () => number;
   /** Request counters shown on the stats endpoints. @default fresh counters */
   counters?: StatsCounters;
-  /** Where each request is recorded. @default counters */
-  recorder?: StatsRecorder;
   /** Swarm sizes over the last hour, for the charts. @default none */
   history?: SwarmHistory;
   /** Reverse proxies whose `X-Forwarded-For`/`X-Real-IP` name the client. @default none */
   trustedProxies?: CidrSet;
-  /** The passkey list in force, read per request as reloads swap it. @default () => null */
-  passkeys?: () => Passkeys | null;
-  /** True once the tracker is stopping. @default () => false */
-  shuttingDown?: () => boolean;
-  /** The per-address limit on announces and scrapes, shared with UDP. @default no limit */
-  rateLimiter?: RateLimiter | null;
 }
 
 /** What a handler over a shared store takes besides `HttpHandlerDeps`. */
@@ -84,6 +51,16 @@ export interface SharedStoreDeps {
    * later, so the handler answers those with a promise; `undefined` means `tracker`.
    */
   store: (SwarmStore & SharedStatsSource) | undefined;
+}
+
+/** What a failed request's answer and log line need. */
+interface RequestContext {
+  request: Request;
+  info: ConnectionInfo;
+  /** `performance.now()` at the start, or -1 for an untimed request. */
+  started: number;
+  /** The client's address once known. */
+  connection: Uint8Array | null;
 }
 
 /** The part of `Deno.ServeHandlerInfo` the handler reads. */
@@ -103,13 +80,11 @@ export type AsyncHttpHandler = (
 /**
  * The headers of every bencoded reply: `text/plain`, as opentracker sends. Exactly that value, as a
  * plain object, is one Deno's `Response` recognises and sends without validating and copying a
- * header list per reply (its "static" path; README, "Performance"). Nothing writes to it.
+ * header list per reply (its "static" path; `docs/performance.md`). Nothing writes to it.
  */
 const BENCODE_HEADERS = { "content-type": "text/plain" };
 /** The init of a bencoded 200 reply, shared for the same reason. */
 const BENCODE_OK: ResponseInit = { headers: BENCODE_HEADERS };
-/** Seconds a client that reached a stopping tracker is asked to wait (BEP 31): about a restart. */
-const RETRY_WHEN_SHUTTING_DOWN = 60;
 
 /**
  * Builds the handler. Over the in-memory store every answer is synchronous; over a shared store
@@ -131,24 +106,8 @@ export function createHttpHandler(
   const recorder = deps.recorder ?? counters;
   const trustedProxies = deps.trustedProxies ?? null;
   const passkeys = deps.passkeys ?? (() => null);
-  const shuttingDown = deps.shuttingDown ?? (() => false);
-  const rateLimiter = deps.rateLimiter ?? null;
-  /** Refuses an announce or scrape while stopping, over the rate limit, or without a passkey. */
-  const admit = (key: string | null, connection: Uint8Array) => {
-    if (shuttingDown()) {
-      // "full" is the nearest stats label: the tracker cannot take the request now.
-      throw new ClientError("tracker is shutting down", {
-        retryIn: RETRY_WHEN_SHUTTING_DOWN,
-        reason: "full",
-      });
-    }
-    // Before the passkey check, so guessing keys counts against the limit too. A trusted proxy
-    // that named no client is the proxy itself: it speaks for many, so it is not limited.
-    if (rateLimiter !== null && !(trustedProxies?.contains(connection) ?? false)) {
-      rateLimiter.admit(connection, now());
-    }
-    requirePasskey(passkeys(), key);
-  };
+  // A trusted proxy that named no client is the proxy itself: it is not rate limited.
+  const { admit } = createAdmission({ ...deps, now, trustedProxies });
   const statsRoutes = createStatsRoutes({
     tracker,
     counters,
@@ -195,13 +154,7 @@ export function createHttpHandler(
     address: Uint8Array,
   ): Response {
     if (settings.logAnnounces) {
-      logger.log(
-        "client",
-        `${formatIp(connection)} ${byteStringToHex(parsed.infoHash)} ${parsed.event} ` +
-          `${byteStringToHex(parsed.peerId)} ${
-            formatIp(address)
-          }:${parsed.port} left=${parsed.left}`,
-      );
+      logAnnounce(logger, { transport: "http", connection, address, request: parsed });
     }
     // A view of the shared encoder's buffer: `new Response` copies it before the next encode.
     const body = encodeAnnounceReplyView(result, {
@@ -218,7 +171,11 @@ export function createHttpHandler(
     const hashes = parseScrapeUrl(url);
     const entries = store.scrape(hashes);
     if (settings.logAnnounces) {
-      logger.log("scrape", `${formatIp(connection)} ${hashes === null ? "all" : hashes.length}`);
+      logScrape(logger, {
+        transport: "http",
+        connection,
+        count: hashes === null ? "all" : hashes.length,
+      });
     }
     if (waits) return (entries as Promise<ScrapeEntry[]>).then(scrapeReply);
     return scrapeReply(entries as ScrapeEntry[]);
@@ -229,12 +186,12 @@ export function createHttpHandler(
   }
 
   /** The answer to a request that failed: a `failure reason` for a refusal, else a logged 500. */
-  function failed(error: unknown, request: Request, info: ConnectionInfo, started: number) {
+  function failed(error: unknown, context: RequestContext): Response {
+    const { request, info, started, connection } = context;
     recorder.recordFailure("http", failureReasonOf(error), elapsedSince(started));
     if (error instanceof ClientError) {
-      if (logger.debugEnabled) {
-        logger.log("debug", `refused ${info.remoteAddr.hostname}: ${error.message}`);
-      }
+      const from = connection === null ? info.remoteAddr.hostname : formatIp(connection);
+      logRefusal(logger, { transport: "http", from, error });
       return new Response(encodeFailure(error.message, error.retryIn), BENCODE_OK);
     }
     logger.log("error", `${request.method} ${pathOf(request.url)}: ${describe(error)}`);
@@ -248,20 +205,21 @@ export function createHttpHandler(
   function later(
     response: Promise<Response>,
     kind: "announce" | "scrape",
-    context: { request: Request; info: ConnectionInfo; started: number },
+    context: RequestContext,
   ): Promise<Response> {
     return response.then((ok) => {
       const elapsed = elapsedSince(context.started);
       if (kind === "announce") recorder.recordAnnounce("http", elapsed);
       else recorder.recordScrape("http", elapsed);
       return ok;
-    }, (error) => failed(error, context.request, context.info, context.started));
+    }, (error) => failed(error, context));
   }
 
   return (request, info) => {
     // Clock reads cost more than the counters, so only the requests the sink picks are timed.
     const started = recorder.shouldTime() ? performance.now() : -1;
     const url = request.url;
+    let connection: Uint8Array | null = null;
     try {
       const method = request.method;
       if (method !== "GET" && method !== "HEAD") {
@@ -274,7 +232,7 @@ export function createHttpHandler(
       const hostname = info.remoteAddr.hostname;
       const peer = parseIp(hostname);
       if (peer === null) throw new Error(`unparsable peer address "${hostname}"`);
-      const connection = trustedProxies === null
+      connection = trustedProxies === null
         ? peer
         : clientAddress(peer, request.headers, trustedProxies);
       let path = pathOf(url);
@@ -286,20 +244,22 @@ export function createHttpHandler(
       }
       switch (path) {
         case "/announce": {
-          admit(key, connection);
+          admit(connection, key);
           const response = announce(request, url, connection);
           if (waits) {
-            return later(response as Promise<Response>, "announce", { request, info, started });
+            const context = { request, info, started, connection };
+            return later(response as Promise<Response>, "announce", context);
           }
           recorder.recordAnnounce("http", elapsedSince(started));
           return response;
         }
         case "/scrape": {
           if (settings.noscrape) return notFound();
-          admit(key, connection);
+          admit(connection, key);
           const response = scrape(url, connection);
           if (waits) {
-            return later(response as Promise<Response>, "scrape", { request, info, started });
+            const context = { request, info, started, connection };
+            return later(response as Promise<Response>, "scrape", context);
           }
           recorder.recordScrape("http", elapsedSince(started));
           return response;
@@ -308,7 +268,7 @@ export function createHttpHandler(
           return statsRoutes(path, url, connection) ?? notFound();
       }
     } catch (error) {
-      return failed(error, request, info, started);
+      return failed(error, { request, info, started, connection });
     }
   };
 }

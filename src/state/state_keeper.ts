@@ -1,7 +1,7 @@
 /**
  * Keeps the tracker's state in the state file for its whole run: opens the file and puts the saved
- * swarms back at start, writes changed `downloaded` counts once a second, and saves everything on a
- * graceful stop. The rows are `src/state/swarm_state.ts`; the file is `state_store.ts`.
+ * swarms back at start, writes changed `downloaded` counts when asked (once a second, by the
+ * server's timers, `src/server/timers.ts`), and saves everything on a graceful stop. The rows are `src/state/swarm_state.ts`; the file is `state_store.ts`.
  *
  * Worst case on a crash (`kill -9`, power loss): the completions counted in the last second, which
  * had not been written yet, and every peer (peers are saved on a graceful stop only; they come
@@ -37,7 +37,6 @@ export class StateKeeper {
   #rows: Iterable<SwarmRow> | null;
   readonly #options: StateKeeperOptions;
   readonly #journal = new CountJournal();
-  #timer: ReturnType<typeof setInterval> | undefined;
   #failing = false;
   #stopped = false;
 
@@ -60,7 +59,7 @@ export class StateKeeper {
   /** Wire to `TrackerOptions.onCompletion`. */
   readonly onCompletion = (infoHash: ByteString): void => this.#journal.completed(infoHash);
 
-  /** Puts the saved swarms into `tracker` and starts writing counts. Call once, before serving. */
+  /** Puts the saved swarms into `tracker`. Call once, before serving. */
   start(tracker: Tracker): void {
     if (this.#store === null) return;
     const { logger, now, expirySeconds } = this.#options;
@@ -69,23 +68,19 @@ export class StateKeeper {
       expirySeconds,
       maxPeersPerTorrent: this.#options.maxPeersPerTorrent,
     });
-    const until = Math.floor(now() / 1000) + expirySeconds;
-    for (const [infoHash, count] of summary.held) this.#journal.hold(infoHash, count, until);
     logger.log(
       "startup",
       `state from ${this.#store.path}: ${summary.swarms} swarms and ${summary.peers} peers ` +
         `restored, ${summary.expiredPeers} peers expired, ${summary.droppedPeers} over a cap, ` +
-        `${summary.refused} torrents no longer allowed or over a cap, ${summary.held.length} ` +
-        "counts waiting for their torrent",
+        `${summary.refused} torrents no longer allowed or over a cap, ${summary.keptCounts} ` +
+        "counts kept without a swarm",
     );
     // The packed peers read at open are not needed again: let them go.
     this.#rows = null;
-    this.#timer = setInterval(() => this.#writeCounts(tracker), COUNT_WRITE_INTERVAL_MS);
   }
 
-  /** Stops the timer, saves every swarm and peer, and closes the file. Once; never throws. */
+  /** Saves every swarm and peer, and closes the file. Once; never throws. */
   stop(tracker: Tracker): void {
-    clearInterval(this.#timer);
     if (this.#store === null || this.#stopped) return;
     this.#stopped = true;
     const { logger } = this.#options;
@@ -99,9 +94,8 @@ export class StateKeeper {
           yield row;
         }
       })();
-      const held: [ByteString, number][] = [];
-      for (const [infoHash, { count }] of this.#journal.held()) held.push([infoHash, count]);
-      this.#store.saveAll(rows, held);
+      // Open mode: counts whose swarm is gone (its peers expired, or none came back yet).
+      this.#store.saveAll(rows, tracker.keptCounts());
       logger.log("startup", `state saved to ${this.#store.path}: ${swarms} swarms, ${peers} peers`);
     } catch (error) {
       logger.log("error", `cannot save state to ${this.#store.path}: ${oneLineMessageOf(error)}`);
@@ -111,9 +105,14 @@ export class StateKeeper {
     } catch { /* nothing more to lose */ }
   }
 
-  #writeCounts(tracker: Tracker): void {
-    const store = this.#store!;
-    const changes = this.#journal.collect(tracker, this.#options.now());
+  /**
+   * Writes the counts changed since the last write (every `COUNT_WRITE_INTERVAL_MS`). Never
+   * throws: a failed write is logged once and its changes are kept for the next one.
+   */
+  writeCounts(tracker: Tracker): void {
+    if (this.#store === null || this.#stopped) return;
+    const store = this.#store;
+    const changes = this.#journal.collect(tracker);
     try {
       store.writeCounts(changes);
       if (this.#failing) {

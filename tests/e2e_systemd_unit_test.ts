@@ -4,7 +4,7 @@
  * (after `<!-- systemd-template-unit -->`).
  * Its directives are checked here as text, and the whole unit with `systemd-analyze verify` where
  * that tool exists (Debian package `systemd`); elsewhere that test is ignored and prints a
- * `SKIP systemd_unit_test:` line.
+ * `SKIP e2e_systemd_unit_test:` line.
  *
  * @module
  */
@@ -145,7 +145,7 @@ async function verify(dir: string, unit: string, name = "nobrake.service"): Prom
 
 const MISSING = await systemdAnalyzeMissing();
 if (MISSING !== null) {
-  Deno.stdout.writeSync(new TextEncoder().encode(`SKIP systemd_unit_test: ${MISSING}\n`));
+  Deno.stdout.writeSync(new TextEncoder().encode(`SKIP e2e_systemd_unit_test: ${MISSING}\n`));
 }
 
 Deno.test({
