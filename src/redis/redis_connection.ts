@@ -48,6 +48,8 @@ export interface RedisConnectionOptions {
 /** A connection that runs named scripts. */
 export class RedisConnection {
   readonly #client;
+  /** `#client` with the call timeout: what scripts run through. */
+  readonly #timed;
   readonly #logger: Logger;
   readonly #url: string;
   readonly #scripts: Record<string, string>;
@@ -80,6 +82,11 @@ export class RedisConnection {
     base.on("error", (error: unknown) => this.#wentAway(error));
     base.on("ready", () => this.#cameBack());
     this.#client = base.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+    // Made once: `withCommandOptions` builds a new client view each time it is called.
+    this.#timed = this.#client.withCommandOptions({
+      ...this.#callOptions,
+      typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer },
+    });
   }
 
   /**
@@ -135,7 +142,7 @@ export class RedisConnection {
   async #evalsha(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
     const sha = this.#shas.get(name);
     if (sha === undefined) throw new Error(`no script named "${name}"`);
-    return await this.#client.withCommandOptions(this.#callOptions).evalSha(sha, {
+    return await this.#timed.evalSha(sha, {
       arguments: args,
     }) as ScriptReply;
   }
