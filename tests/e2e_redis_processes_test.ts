@@ -66,6 +66,7 @@ Deno.test("two processes on one Redis: peers at A are handed out by B, and every
     const udpA = new UdpTrackerClient("127.0.0.1", await udpPortOf(a));
     clients.push(httpA, httpB, udpA);
     const infoHash = crypto.getRandomValues(new Uint8Array(20));
+    const hex = infoHash.toHex();
 
     const seeder = await httpA.announce({
       infoHash,
@@ -102,6 +103,9 @@ Deno.test("two processes on one Redis: peers at A are handed out by B, and every
     const totals = [];
     for (const client of [httpA, httpB]) {
       const json = JSON.parse(new TextDecoder().decode((await client.get("/stats.json")).body));
+      const page = await client.get("/stats");
+      assert.equal(page.status, 200);
+      assert.ok(new TextDecoder().decode(page.body).includes(hex), "/stats lists the torrent");
       const metrics = new TextDecoder().decode((await client.get("/metrics")).body);
       totals.push({
         stats: json.totals,
