@@ -139,22 +139,31 @@ Deno.test("two processes on one Redis: peers at A are handed out by B, and every
   }
 });
 
-Deno.test("two processes with redis set share one HTTP port, and both serve it", async () => {
+Deno.test("two processes with redis set share one HTTP port, both serving it, and one UDP port", async () => {
   const dir = await Deno.makeTempDir({ prefix: "nobrake-port-" });
   const processes: TrackerProcess[] = [];
   try {
     const url = redis.url(2);
-    const first = await startProcess(dir, "a", { redis: url, log_announces: true, udp: false });
+    const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    const udpPort = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    const first = await startProcess(dir, "a", {
+      redis: url,
+      log_announces: true,
+      udp_port: udpPort,
+    });
     processes.push(first);
     const port = await first.port();
     const second = await startProcess(dir, "b", {
       redis: url,
       log_announces: true,
-      udp: false,
+      udp_port: udpPort,
       port,
     });
     processes.push(second);
     assert.equal(await second.port(), port);
+    // Both bound the UDP port (Deno's reuseAddress); the one bound last receives the datagrams.
+    for (const process of processes) assert.equal(await udpPortOf(process), udpPort);
     const infoHash = crypto.getRandomValues(new Uint8Array(20));
     // A new connection per announce: the kernel spreads connections, not requests.
     const peers = 40;
@@ -182,12 +191,17 @@ Deno.test("two processes with redis set share one HTTP port, and both serve it",
     assert.equal(served[0] + served[1], peers, `announces logged: ${served}`);
     assert.ok(served[0] > 0 && served[1] > 0, `one process served all: ${served}`);
     const client = new HttpTrackerClient(`http://127.0.0.1:${port}`);
+    const udp = new UdpTrackerClient("127.0.0.1", udpPort);
     try {
       assert.deepEqual(await client.scrape([infoHash]), [
         { complete: 0, incomplete: peers, downloaded: 0 },
       ]);
+      const overUdp = await udp.announce({ infoHash, peerId: peerId("udp"), port: 9000, left: 1 });
+      assert.ok(overUdp.ok, JSON.stringify(overUdp));
+      assert.equal(overUdp.incomplete, peers + 1);
     } finally {
       client.close();
+      udp.close();
     }
   } finally {
     for (const process of processes) await process.close();
