@@ -108,23 +108,13 @@ export class RedisConnection {
   }
 
   /** Runs a named script with its arguments; throws `StoreUnavailableError` when it cannot. */
-  async run(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
+  run(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
     if (!this.#up) {
       this.errors++;
-      throw new StoreUnavailableError("Redis is unavailable");
+      return Promise.reject(new StoreUnavailableError("Redis is unavailable"));
     }
-    try {
-      return await this.#evalsha(name, args);
-    } catch (error) {
-      if (!String(messageOf(error)).startsWith("NOSCRIPT")) throw this.#failed(error);
-      // Redis restarted (or its scripts were flushed) since they were loaded: load and run again.
-      try {
-        await this.#loadScripts();
-        return await this.#evalsha(name, args);
-      } catch (again) {
-        throw this.#failed(again);
-      }
-    }
+    // One promise step on the way to the reply: this runs for every announce.
+    return this.#evalsha(name, args).catch((error) => this.#retried(name, args, error));
   }
 
   /** Closes the connection; calls after it fail. */
@@ -139,12 +129,22 @@ export class RedisConnection {
     }
   }
 
-  async #evalsha(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
+  #evalsha(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
     const sha = this.#shas.get(name);
-    if (sha === undefined) throw new Error(`no script named "${name}"`);
-    return await this.#timed.evalSha(sha, {
-      arguments: args,
-    }) as ScriptReply;
+    if (sha === undefined) return Promise.reject(new Error(`no script named "${name}"`));
+    return this.#timed.evalSha(sha, { arguments: args }) as Promise<ScriptReply>;
+  }
+
+  /** After a failed call: runs it again once if Redis had forgotten the script, else fails. */
+  async #retried(name: string, args: ScriptArgument[], error: unknown): Promise<ScriptReply> {
+    if (!String(messageOf(error)).startsWith("NOSCRIPT")) throw this.#failed(error);
+    // Redis restarted (or its scripts were flushed) since they were loaded: load and run again.
+    try {
+      await this.#loadScripts();
+      return await this.#evalsha(name, args);
+    } catch (again) {
+      throw this.#failed(again);
+    }
   }
 
   async #loadScripts(): Promise<void> {

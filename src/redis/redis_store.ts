@@ -157,7 +157,11 @@ export class RedisSwarmStore implements SwarmStore, SharedStatsSource {
       input.wantPeerIds ? "1" : "0",
       String(Math.floor(this.#random() * 0x7fff_ffff)),
     ];
-    return this.#call("announce", args).then((reply) => announceResult(reply, input.wantPeerIds));
+    // One step from the reply to the result (or to the refusal a Redis fault stands for).
+    return this.#connection.run("announce", args).then(
+      (reply) => announceResult(reply, input.wantPeerIds),
+      unavailable,
+    );
   }
 
   /** Scrape counts for these hashes (those not allowed are left out), or every public torrent. */
@@ -237,14 +241,15 @@ export class RedisSwarmStore implements SwarmStore, SharedStatsSource {
   }
 
   /** Runs a script; a Redis fault becomes the client-facing refusal. */
-  async #call(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
-    try {
-      return await this.#connection.run(name, args);
-    } catch (error) {
-      if (error instanceof StoreUnavailableError) throw storeUnavailable();
-      throw error;
-    }
+  #call(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
+    return this.#connection.run(name, args).catch(unavailable);
   }
+}
+
+/** A Redis fault as the refusal a client gets; anything else as it is. */
+function unavailable(error: unknown): never {
+  if (error instanceof StoreUnavailableError) throw storeUnavailable();
+  throw error;
 }
 
 /** The announce script's reply as the core's result, or the refusal it stands for. */
