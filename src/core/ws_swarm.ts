@@ -15,12 +15,13 @@ import type { SwarmCounts } from "../protocol/messages.ts";
 
 /**
  * What the core knows of one WebSocket connection: the swarms it joined (and under which peer
- * id) and the offers it was sent and may answer. `handle` is the transport's socket, opaque here.
+ * ids: a WebTorrent client shares one socket per tracker among all its torrents and clients) and
+ * the offers it was sent and may answer. `handle` is the transport's socket, opaque here.
  */
 export class WsConnection<T> {
   readonly handle: T;
-  /** Swarms joined: info hash → the peer id announced in it. */
-  readonly joined = new Map<ByteString, ByteString>();
+  /** Memberships, keyed by `membershipKey(infoHash, peerId)`, each to its info hash. */
+  readonly joined = new Map<string, ByteString>();
   /** Offers relayed to this connection, keyed by `offerKey(offerId, fromPeerId)`, oldest first. */
   readonly pending = new Map<string, PendingOffer<T>>();
   /** Set once the socket is gone: no more offers are sent to it. */
@@ -41,6 +42,11 @@ export interface PendingOffer<T> {
   toPeerId: ByteString;
   /** Seconds since the epoch, when it was relayed. */
   sentAt: number;
+}
+
+/** The key of one membership of a connection: a peer id in one swarm. */
+export function membershipKey(infoHash: ByteString, peerId: ByteString): string {
+  return infoHash + peerId;
 }
 
 /** The key of a pending offer: offer ids are chosen by the offerer, so its id is part of it. */

@@ -9,8 +9,8 @@
  * `extraCounts`). The allowlist is the tracker's, read per call so a reload applies at once.
  *
  * Bounds: at most `maxOffers` offers relayed per announce (the parser cuts), `maxTorrents`
- * swarms in open mode, `maxPeersPerTorrent` peers per swarm, `MAX_SWARMS_PER_CONNECTION` swarms
- * per connection, and `MAX_PENDING_OFFERS` unanswered offers held per connection (oldest dropped).
+ * swarms in open mode, `maxPeersPerTorrent` peers per swarm, `MAX_PEERS_PER_CONNECTION` peers
+ * per connection, and `MAX_PENDING_OFFERS` unanswered offers held per connection (oldest go).
  *
  * @module
  */
@@ -19,12 +19,12 @@ import { ClientError } from "../protocol/client_error.ts";
 import type { SwarmCounts } from "../protocol/messages.ts";
 import type { SessionDescription, WsAnnounce } from "../protocol/ws_request.ts";
 import type { Allowlist } from "./allowlist.ts";
-import { offerKey, WsConnection, type WsMember, WsSwarm } from "./ws_swarm.ts";
+import { membershipKey, offerKey, WsConnection, type WsMember, WsSwarm } from "./ws_swarm.ts";
 
 export { WsConnection };
 
-/** Swarms one connection may be in at once (a browser seeding many torrents shares one socket). */
-export const MAX_SWARMS_PER_CONNECTION = 256;
+/** Peers (swarm memberships) one connection may hold; a browser shares one socket for all. */
+export const MAX_PEERS_PER_CONNECTION = 256;
 /** Unanswered offers held per connection; a client makes 5 per torrent per announce. */
 export const MAX_PENDING_OFFERS = 100;
 /** Seconds an offer may be answered in; the WebTorrent client gives up on its offers after 50. */
@@ -186,9 +186,9 @@ export class WsSwarms<T> {
   /** A socket has closed: removes its peers from every swarm it joined. */
   leave(connection: WsConnection<T>): void {
     connection.closed = true;
-    for (const [infoHash, peerId] of connection.joined) {
+    for (const [key, infoHash] of connection.joined) {
       const swarm = this.#swarms.get(infoHash);
-      const member = swarm?.get(peerId);
+      const member = swarm?.get(key.slice(infoHash.length));
       if (swarm !== undefined && member !== undefined && member.connection === connection) {
         swarm.remove(member);
         this.#dropIfEmpty(infoHash, swarm);
@@ -230,7 +230,8 @@ export class WsSwarms<T> {
       }
       const [infoHash, swarm] = next.value;
       visited += swarm.size + 1;
-      const forget = (member: WsMember<T>) => member.connection.joined.delete(infoHash);
+      const forget = (member: WsMember<T>) =>
+        member.connection.joined.delete(membershipKey(infoHash, member.peerId));
       if (!allowlist.allows(infoHash)) {
         for (const member of [...swarm.members()]) {
           swarm.remove(member);
@@ -250,14 +251,9 @@ export class WsSwarms<T> {
     request: WsAnnounce,
     seenAt: number,
   ): WsMember<T> {
-    const previousId = connection.joined.get(request.infoHash);
-    if (previousId !== undefined) {
-      // The same socket announcing the torrent under a new peer id: the old one is gone.
-      const previous = swarm.get(previousId);
-      if (previous !== undefined && previous.connection === connection) swarm.remove(previous);
-    } else if (connection.joined.size >= MAX_SWARMS_PER_CONNECTION) {
+    if (connection.joined.size >= MAX_PEERS_PER_CONNECTION) {
       throw new ClientError(
-        `one connection may be in at most ${MAX_SWARMS_PER_CONNECTION} swarms`,
+        `one connection may announce at most ${MAX_PEERS_PER_CONNECTION} peers`,
         { reason: "full" },
       );
     }
@@ -274,7 +270,7 @@ export class WsSwarms<T> {
       seenAt,
     };
     swarm.add(member);
-    connection.joined.set(request.infoHash, request.peerId);
+    connection.joined.set(membershipKey(request.infoHash, request.peerId), request.infoHash);
     return member;
   }
 
@@ -312,7 +308,7 @@ export class WsSwarms<T> {
 
   #leaveSwarm(swarm: WsSwarm<T>, member: WsMember<T>, infoHash: ByteString): void {
     swarm.remove(member);
-    member.connection.joined.delete(infoHash);
+    member.connection.joined.delete(membershipKey(infoHash, member.peerId));
     this.#dropIfEmpty(infoHash, swarm);
   }
 
