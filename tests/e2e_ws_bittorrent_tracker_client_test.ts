@@ -30,6 +30,9 @@ interface TrackerClient {
   destroy(callback?: () => void): void;
 }
 
+/** Errors the clients emitted; the test ends by asserting there were none. */
+const clientErrors: string[] = [];
+
 function newClient(announce: string, peerId: string): TrackerClient {
   const ClientClass = Client as unknown as new (options: Record<string, unknown>) => TrackerClient;
   const client = new ClientClass({
@@ -39,8 +42,7 @@ function newClient(announce: string, peerId: string): TrackerClient {
     port: 6881,
     wrtc: FAKE_WEBRTC,
   });
-  // Failures the test does not expect surface as assertion timeouts with this text logged.
-  client.on("error", (error: Error) => console.error(`client error: ${error.message}`));
+  client.on("error", (error: Error) => clientErrors.push(error.message));
   return client;
 }
 
@@ -85,6 +87,7 @@ Deno.test({
       const scrape = await scraped;
       assert.equal(scrape.infoHash, INFO_HASH);
       assert.deepEqual([scrape.complete, scrape.incomplete], [0, 2]);
+      assert.deepEqual(clientErrors, []);
     } finally {
       await Promise.all(
         [a, b].map((client) =>
