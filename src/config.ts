@@ -42,6 +42,12 @@ export interface Config {
    * @default null
    */
   readonly udp_port: number | null;
+  /**
+   * Serve the WebSocket (WebTorrent) tracker at `ws://host:port/announce` on the HTTP listener
+   * (`wss://` with HTTPS).
+   * @default true
+   */
+  readonly websocket: boolean;
   /** Directory holding the allowed `.torrent` files, or `"*"` for open mode (required). */
   readonly allowed: string;
   /** Seconds a client is told to wait between announces (required, positive). */
@@ -174,6 +180,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   family: "AF_INET",
   udp: true,
   udp_port: null,
+  websocket: true,
   allowed: "./allowed_torrents",
   interval: 1800,
   expiry: 3600,
@@ -296,6 +303,7 @@ export function parseConfig(
     family: get("family"),
     udp: get("udp"),
     udp_port: get("udp_port"),
+    websocket: get("websocket"),
     allowed: get("allowed"),
     interval: get("interval"),
     expiry: get("expiry"),
@@ -430,6 +438,7 @@ const READERS: { readonly [K in keyof Config]: Reader<Config[K]> } = {
   family: nonEmptyString,
   udp: flag,
   udp_port: orNull(integer(0, 65535)),
+  websocket: flag,
   allowed: nonEmptyString,
   interval: integer(1),
   expiry: integer(1),

@@ -28,6 +28,8 @@ import { type DirectoryWatcher, watchDirectory } from "./runtime/directory_watch
 import { type HttpListener, listenHttp } from "./http/listener.ts";
 import type { Logger } from "./runtime/logger.ts";
 import { StateKeeper } from "./state/state_keeper.ts";
+import { WsSwarms } from "./core/ws_swarms.ts";
+import { startWebSocketTracker } from "./server/websocket.ts";
 
 /** A running tracker. */
 export interface TrackerServer {
@@ -35,6 +37,8 @@ export interface TrackerServer {
   readonly httpAddress: Deno.NetAddr;
   /** The bound UDP address, or `null` when the config turned UDP off. */
   readonly udpAddress: Deno.NetAddr | null;
+  /** The WebSocket tracker's swarms, or `null` when the config turned it off. */
+  readonly webSockets: WsSwarms<WebSocket> | null;
   /** The core, for tests and stats. */
   readonly tracker: Tracker;
   /** The stats event sink every transport records its requests in. */
@@ -84,7 +88,17 @@ export async function startTrackerServer(
     expirySeconds: config.expiry,
     maxPeersPerTorrent: config.max_peers_per_torrent,
   });
-  const tracker = new Tracker({
+  // Built before the tracker, whose scrape adds their counts; they read its allowlist per call.
+  const webSockets = config.websocket
+    ? new WsSwarms<WebSocket>({
+      allowlist: () => tracker.allowlist,
+      expirySeconds: config.expiry,
+      maxTorrents: config.max_torrents,
+      maxPeersPerTorrent: config.max_peers_per_torrent,
+    })
+    : null;
+  const tracker: Tracker = new Tracker({
+    extraCounts: webSockets ?? undefined,
     allowlist,
     expirySeconds: config.expiry,
     maxTorrents: config.max_torrents,
@@ -99,7 +113,18 @@ export async function startTrackerServer(
   const rateLimiter = config.rate_limit === 0 ? null : new RateLimiter({
     perMinute: config.rate_limit,
   });
+  const webSocket = webSockets === null ? null : startWebSocketTracker(config, {
+    tracker,
+    swarms: webSockets,
+    counters,
+    logger,
+    now,
+    passkeys: () => access.passkeys,
+    shuttingDown: () => stopping,
+    rateLimiter,
+  });
   const handler = createHttpHandler({
+    webSocket: webSocket?.upgrade,
     tracker,
     logger,
     now,
@@ -137,6 +162,7 @@ export async function startTrackerServer(
       onAcceptTrouble: (message) => logger.log("error", `HTTP listener ${message}`),
     });
   } catch (error) {
+    webSocket?.stop();
     state?.stop(tracker);
     throw error;
   }
@@ -168,6 +194,7 @@ export async function startTrackerServer(
     } catch (error) {
       // Nothing half-started is left behind: the caller gets the error and no listener.
       await listener.shutdown(0);
+      webSocket?.stop();
       state?.stop(tracker);
       throw error;
     }
@@ -226,6 +253,7 @@ export async function startTrackerServer(
   return {
     httpAddress,
     udpAddress: udp?.addr ?? null,
+    webSockets,
     tracker,
     counters,
     history,
@@ -237,6 +265,7 @@ export async function startTrackerServer(
       clearInterval(historyTimer);
       watcher?.close();
       await udp?.close();
+      webSocket?.stop();
       if (!await listener.shutdown(config.shutdown_timeout * 1000)) {
         logger.log(
           "error",

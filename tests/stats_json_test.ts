@@ -98,8 +98,8 @@ Deno.test("renderStatsJson() has the documented shape with stable keys", () => {
     "per_second",
     "last_hour",
   ]);
-  assert.deepEqual(value.requests.announces, { http: 1, udp: 1 });
-  assert.deepEqual(value.requests.scrapes, { http: 0, udp: 0 });
+  assert.deepEqual(value.requests.announces, { http: 1, udp: 1, websocket: 0 });
+  assert.deepEqual(value.requests.scrapes, { http: 0, udp: 0, websocket: 0 });
   assert.deepEqual(value.requests.failures.udp, {
     malformed: 1,
     not_allowed: 0,

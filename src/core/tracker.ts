@@ -36,6 +36,16 @@ export interface TrackerOptions {
   random?: () => number;
   /** Called with the hash each time a completion is counted (the state file's journal). */
   onCompletion?: (infoHash: ByteString) => void;
+  /** Peers held elsewhere that scrape counts too (the WebSocket swarms). @default none */
+  extraCounts?: ExtraCounts;
+}
+
+/** Swarm counts kept outside the tracker's tables, added to its scrape answers. */
+export interface ExtraCounts {
+  /** The counts of one hash, or `null` when there are none. */
+  countsOf(infoHash: ByteString): SwarmCounts | null;
+  /** Every hash that has counts (for a full scrape in open mode). */
+  hashes(): Iterable<ByteString>;
 }
 
 /** Seconds a client refused for a full tracker or swarm is asked to wait (BEP 31). */
@@ -57,6 +67,7 @@ export class Tracker {
   readonly #maxPeersPerTorrent: number;
   readonly #random: () => number;
   readonly #onCompletion: ((infoHash: ByteString) => void) | null;
+  readonly #extraCounts: ExtraCounts | null;
   readonly #hashSeed: number;
   /** Where this tracker's peer records live; they go when the tracker goes. */
   readonly #pools = createRecordPools();
@@ -72,6 +83,7 @@ export class Tracker {
     this.#maxPeersPerTorrent = options.maxPeersPerTorrent ?? 50_000;
     this.#random = options.random ?? Math.random;
     this.#onCompletion = options.onCompletion ?? null;
+    this.#extraCounts = options.extraCounts ?? null;
     this.#hashSeed = Math.floor(this.#random() * 0x1_0000_0000);
   }
 
@@ -162,12 +174,13 @@ export class Tracker {
     for (const infoHash of hashes) {
       if (!this.#allowlist.allows(infoHash)) continue;
       const counts = this.#swarms.get(infoHash)?.counts() ?? ZERO_COUNTS;
+      const extra = this.#extraCounts?.countsOf(infoHash) ?? ZERO_COUNTS;
       entries.push({
         infoHash,
-        complete: counts.complete,
-        incomplete: counts.incomplete,
-        downloaders: counts.downloaders,
-        downloaded: counts.downloaded,
+        complete: counts.complete + extra.complete,
+        incomplete: counts.incomplete + extra.incomplete,
+        downloaders: counts.downloaders + extra.downloaders,
+        downloaded: counts.downloaded + extra.downloaded,
       });
     }
     return entries;
@@ -245,7 +258,10 @@ export class Tracker {
   }
 
   #publicHashes(): ByteString[] {
-    if (this.#allowlist.open) return [...this.#swarms.keys()];
+    if (this.#allowlist.open) {
+      if (this.#extraCounts === null) return [...this.#swarms.keys()];
+      return [...new Set([...this.#swarms.keys(), ...this.#extraCounts.hashes()])];
+    }
     const hashes: ByteString[] = [];
     for (const torrent of this.#allowlist.torrents) {
       if (torrent.secret) continue;

@@ -73,7 +73,15 @@ export interface HttpHandlerDeps {
   shuttingDown?: () => boolean;
   /** The per-address limit on announces and scrapes, shared with UDP. @default no limit */
   rateLimiter?: RateLimiter | null;
+  /** Takes a WebSocket request to `/announce` (the WebTorrent tracker). @default none */
+  webSocket?: WebSocketUpgrade | null;
 }
+
+/** Accepts (or refuses) a WebSocket upgrade; see `src/ws/ws_tracker.ts`. */
+export type WebSocketUpgrade = (
+  request: Request,
+  client: { address: Uint8Array; key: string | null; unlimited: boolean },
+) => Response;
 
 /** The part of `Deno.ServeHandlerInfo` the handler reads. */
 export interface ConnectionInfo {
@@ -105,6 +113,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
   const passkeys = deps.passkeys ?? (() => null);
   const shuttingDown = deps.shuttingDown ?? (() => false);
   const rateLimiter = deps.rateLimiter ?? null;
+  const webSocket = deps.webSocket ?? null;
   /** Refuses an announce or scrape while stopping, over the rate limit, or without a passkey. */
   const admit = (key: string | null, connection: Uint8Array) => {
     if (shuttingDown()) {
@@ -204,6 +213,12 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
       }
       switch (path) {
         case "/announce": {
+          // An HTTP announce always names an info_hash; only a URL without one can be a
+          // WebSocket handshake, so a tracker announce never pays for reading the headers.
+          if (webSocket !== null && !url.includes("info_hash=") && isWebSocketUpgrade(request)) {
+            const unlimited = trustedProxies?.contains(connection) ?? false;
+            return webSocket(request, { address: connection, key, unlimited });
+          }
           admit(key, connection);
           const response = announce(request, url, connection);
           recorder.recordAnnounce("http", elapsedSince(started));
@@ -242,6 +257,11 @@ export function pathOf(url: string): string {
   if (start === -1) return "/";
   const query = url.indexOf("?", start);
   return query === -1 ? url.slice(start) : url.slice(start, query);
+}
+
+/** True for a WebSocket opening handshake (RFC 6455 section 4.1: `Upgrade: websocket`). */
+function isWebSocketUpgrade(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
 }
 
 /** The address a trusted `ip=`, `ipv4=` or `ipv6=` asks to be listed under, if any. */

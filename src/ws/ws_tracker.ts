@@ -1,0 +1,292 @@
+/**
+ * The WebSocket transport (WebTorrent tracker): `createWsTracker(deps)` returns an `upgrade`
+ * function the HTTP handler calls for a WebSocket request to `/announce`, and owns every socket it
+ * accepts: reading messages (text only, at most `MAX_MESSAGE_CHARS`), parsing them at the edge,
+ * calling the core (`WsSwarms`), sending replies and relayed offers and answers, and removing a
+ * closed socket's peers from every swarm. A `ClientError` becomes a JSON `failure reason`; any
+ * other error is logged and answered `internal error`; the socket and the server go on.
+ *
+ * Dead sockets: Deno pings a socket idle for `pingSeconds` and closes it when no pong comes back.
+ * Silent ones: a socket that sends nothing for `silentCloseSeconds` is closed by `closeSilent`
+ * (which the composition root calls on a timer). Memory per socket is bounded by the core's caps
+ * on swarms and pending offers per connection, and a slow reader is not sent more while
+ * `MAX_BUFFERED_BYTES` are queued to it.
+ *
+ * @module
+ */
+import { ClientError } from "../protocol/client_error.ts";
+import type { Passkeys } from "../core/passkeys.ts";
+import { requirePasskey } from "../core/passkeys.ts";
+import type { RateLimiter } from "../core/rate_limiter.ts";
+import type { Tracker } from "../core/tracker.ts";
+import { WsConnection, type WsSwarms } from "../core/ws_swarms.ts";
+import { messageOf } from "../protocol/error_message.ts";
+import { parseWsRequest, type WsAnnounce, type WsScrape } from "../protocol/ws_request.ts";
+import {
+  encodeWsAnnounceReply,
+  encodeWsAnswer,
+  encodeWsFailure,
+  encodeWsOffer,
+  encodeWsScrapeReply,
+} from "../protocol/ws_reply.ts";
+import type { Logger } from "../runtime/logger.ts";
+import { failureReasonOf, NO_STATS, type StatsRecorder } from "../stats/stats_counters.ts";
+
+/** Characters of the largest message read; a longer one closes the socket (code 1009). */
+export const MAX_MESSAGE_CHARS = 64 * 1024;
+/** Bytes queued to a socket past which no more offers or answers are sent to it. */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+/** Refused messages one socket may send before it is closed (code 1008). */
+export const MAX_CLIENT_ERRORS = 50;
+/** Seconds a client that reached a stopping tracker is asked to wait (BEP 31). */
+const RETRY_WHEN_SHUTTING_DOWN = 60;
+
+/** The settings the WebSocket transport reads. */
+export interface WsSettings {
+  /** Seconds a client is told to wait between announces. */
+  interval: number;
+  /** Most offers relayed for one announce. @default 10 */
+  maxOffers?: number;
+  /** Seconds of quiet after which Deno pings, and closes the socket without a pong. @default 60 */
+  pingSeconds?: number;
+  /** Seconds without a message after which a socket is closed by `closeSilent`. */
+  silentCloseSeconds: number;
+  /** Log a `client` line per announce and a `scrape` line per scrape. @default false */
+  logAnnounces?: boolean;
+}
+
+/** What the transport needs. */
+export interface WsTrackerDeps {
+  /** For scrape counts (HTTP, UDP and WebSocket peers together). */
+  tracker: Tracker;
+  swarms: WsSwarms<WebSocket>;
+  settings: WsSettings;
+  logger: Logger;
+  /** Milliseconds since the epoch. @default Date.now */
+  now?: () => number;
+  /** @default NO_STATS */
+  recorder?: StatsRecorder;
+  /** The passkey list in force. @default () => null */
+  passkeys?: () => Passkeys | null;
+  /** True once the tracker is stopping. @default () => false */
+  shuttingDown?: () => boolean;
+  /** The per-address limit shared with HTTP and UDP. @default no limit */
+  rateLimiter?: RateLimiter | null;
+}
+
+/** Where an upgrade request came from, as the HTTP handler worked it out. */
+export interface WsClient {
+  /** The client's address (4 or 16 bytes). */
+  address: Uint8Array;
+  /** The passkey of the path or query, `null` when none. */
+  key: string | null;
+  /** True when the address is a trusted proxy's own (it is not rate limited). */
+  unlimited?: boolean;
+}
+
+/** The running transport. */
+export interface WsTracker {
+  /** Accepts a WebSocket upgrade of `/announce`, or answers why not. */
+  upgrade(request: Request, client: WsClient): Response;
+  /** Open sockets. */
+  readonly openCount: number;
+  /** Closes sockets that sent nothing for `silentCloseSeconds`; returns how many. */
+  closeSilent(): number;
+  /** Closes every socket (shutdown). */
+  closeAll(): void;
+}
+
+/** One accepted socket. */
+interface Session {
+  socket: WebSocket;
+  connection: WsConnection<WebSocket>;
+  client: WsClient;
+  /** Milliseconds since the epoch of the last message. */
+  lastMessageAt: number;
+  clientErrors: number;
+}
+
+/** Builds the transport. */
+export function createWsTracker(deps: WsTrackerDeps): WsTracker {
+  const { tracker, swarms, settings, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const recorder = deps.recorder ?? NO_STATS;
+  const passkeys = deps.passkeys ?? (() => null);
+  const shuttingDown = deps.shuttingDown ?? (() => false);
+  const rateLimiter = deps.rateLimiter ?? null;
+  const limits = { maxOffers: settings.maxOffers ?? 10 };
+  const sessions = new Set<Session>();
+
+  const admit = (session: Session) => {
+    if (shuttingDown()) {
+      throw new ClientError("tracker is shutting down", {
+        retryIn: RETRY_WHEN_SHUTTING_DOWN,
+        reason: "full",
+      });
+    }
+    if (rateLimiter !== null && session.client.unlimited !== true) {
+      rateLimiter.admit(session.client.address, now());
+    }
+  };
+
+  function announce(session: Session, request: WsAnnounce): void {
+    const at = now();
+    if (request.answer !== null) {
+      const delivery = swarms.answer(session.connection, request, at);
+      if (delivery !== null) {
+        send(
+          delivery.to,
+          encodeWsAnswer(delivery.infoHash, delivery.fromPeerId, {
+            offerId: delivery.offerId,
+            answer: delivery.answer,
+          }),
+        );
+      }
+      return;
+    }
+    admit(session);
+    const result = swarms.announce(session.connection, request, at);
+    // The counts the client is told are the scrape's: every kind of peer of the torrent.
+    const counts = tracker.scrape([request.infoHash])[0] ?? result.counts;
+    send(session.socket, encodeWsAnnounceReply(request.infoHash, counts, settings.interval));
+    for (const delivery of result.deliveries) {
+      send(
+        delivery.to,
+        encodeWsOffer(request.infoHash, request.peerId, {
+          offerId: delivery.offerId,
+          offer: delivery.offer,
+        }),
+      );
+    }
+    if (settings.logAnnounces === true) {
+      logger.log("client", `websocket ${request.event} offers=${result.deliveries.length}`);
+    }
+  }
+
+  function scrape(session: Session, request: WsScrape): void {
+    admit(session);
+    send(session.socket, encodeWsScrapeReply(tracker.scrape(request.infoHashes)));
+  }
+
+  function onMessage(session: Session, data: unknown): void {
+    session.lastMessageAt = now();
+    if (typeof data !== "string") {
+      close(session, 1003, "binary messages are not accepted");
+      return;
+    }
+    if (data.length > MAX_MESSAGE_CHARS) {
+      close(session, 1009, `message longer than ${MAX_MESSAGE_CHARS} characters`);
+      return;
+    }
+    const started = recorder.shouldTime() ? performance.now() : -1;
+    let request: WsAnnounce | WsScrape | null = null;
+    try {
+      request = parseWsRequest(data, limits);
+      if (request.action === "announce") {
+        requirePasskey(passkeys(), session.client.key);
+        announce(session, request);
+        // An answer is part of the offer's exchange, not an announce of its own.
+        if (request.answer === null) recorder.recordAnnounce("websocket", elapsedSince(started));
+      } else {
+        requirePasskey(passkeys(), session.client.key);
+        scrape(session, request);
+        recorder.recordScrape("websocket", elapsedSince(started));
+      }
+    } catch (error) {
+      recorder.recordFailure("websocket", failureReasonOf(error), elapsedSince(started));
+      const action = request?.action ?? "announce";
+      const infoHash = request?.action === "announce" ? request.infoHash : null;
+      if (error instanceof ClientError) {
+        if (logger.debugEnabled) logger.log("debug", `refused websocket: ${error.message}`);
+        send(
+          session.socket,
+          encodeWsFailure(error.message, { action, infoHash, retryIn: error.retryIn }),
+        );
+        if (++session.clientErrors >= MAX_CLIENT_ERRORS) {
+          close(session, 1008, "too many refused messages");
+        }
+        return;
+      }
+      logger.log("error", `websocket message: ${describe(error)}`);
+      send(session.socket, encodeWsFailure("internal error", { action, infoHash }));
+    }
+  }
+
+  function close(session: Session, code: number, reason: string): void {
+    try {
+      session.socket.close(code, reason);
+    } catch (error) {
+      logger.log("error", `closing a websocket: ${messageOf(error)}`);
+    }
+    forget(session);
+  }
+
+  function forget(session: Session): void {
+    if (!sessions.delete(session)) return;
+    swarms.leave(session.connection);
+  }
+
+  return {
+    upgrade(request, client) {
+      try {
+        if (shuttingDown()) return refuse(503, "tracker is shutting down");
+        requirePasskey(passkeys(), client.key);
+      } catch (error) {
+        if (error instanceof ClientError) return refuse(403, error.message);
+        throw error;
+      }
+      const { socket, response } = Deno.upgradeWebSocket(request, {
+        idleTimeout: settings.pingSeconds ?? 60,
+      });
+      const session: Session = {
+        socket,
+        connection: new WsConnection(socket),
+        client,
+        lastMessageAt: now(),
+        clientErrors: 0,
+      };
+      sessions.add(session);
+      socket.onmessage = (event) => onMessage(session, event.data);
+      socket.onclose = () => forget(session);
+      // An error event is followed by a close event; nothing to do here but not to throw.
+      socket.onerror = () => {};
+      return response;
+    },
+    get openCount() {
+      return sessions.size;
+    },
+    closeSilent() {
+      const cutoff = now() - settings.silentCloseSeconds * 1000;
+      let closed = 0;
+      for (const session of sessions) {
+        if (session.lastMessageAt >= cutoff) continue;
+        close(session, 1000, "no message for too long");
+        closed++;
+      }
+      return closed;
+    },
+    closeAll() {
+      for (const session of sessions) close(session, 1001, "tracker is shutting down");
+    },
+  };
+}
+
+/** Sends when the socket is open and not backed up; a slow reader misses offers, not memory. */
+function send(socket: WebSocket, text: string): void {
+  if (socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+  socket.send(text);
+}
+
+function refuse(status: number, message: string): Response {
+  return new Response(`${message}\n`, { status });
+}
+
+function elapsedSince(started: number): number | null {
+  return started < 0 ? null : performance.now() - started;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error
+    ? (error.stack ?? error.message).replaceAll("\n", " | ")
+    : String(error);
+}

@@ -1,0 +1,165 @@
+/**
+ * The WebSocket tracker over real sockets: a NoBrake listening on port 0 in this process, and
+ * Deno's `WebSocket` as the client. Offers are relayed, answers go back only to the offerer,
+ * scrape counts WebSocket peers (over WebSocket and over HTTP), and a stop or a closed socket
+ * takes a peer out of its swarms.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { startTestServer, type TestServer } from "./support/test_server.ts";
+import { id20, openWsClient, type TestWsClient } from "./support/ws_client.ts";
+import type { BDict } from "../src/protocol/bencode_decode.ts";
+import { decodeDict } from "./support/http_tracker_client.ts";
+
+const HASH = id20("h");
+const OFFER = { type: "offer", sdp: "v=0 offer" };
+const ANSWER = { type: "answer", sdp: "v=0 answer" };
+
+function wsUrl(server: TestServer, path = "/announce"): string {
+  return server.baseUrl.replace("http://", "ws://") + path;
+}
+
+async function withServer(
+  test: (server: TestServer, open: () => Promise<TestWsClient>) => Promise<void>,
+  config: Record<string, unknown> = {},
+): Promise<void> {
+  const server = await startTestServer({ config });
+  const clients: TestWsClient[] = [];
+  try {
+    await test(server, async () => {
+      const client = await openWsClient(wsUrl(server));
+      clients.push(client);
+      return client;
+    });
+  } finally {
+    for (const client of clients) await client.close();
+    await server.close();
+  }
+}
+
+function announce(peerId: string, extra: Record<string, unknown> = {}) {
+  return { action: "announce", info_hash: HASH, peer_id: peerId, left: 100, ...extra };
+}
+
+Deno.test("ws tracker relays an offer to another peer and its answer back to the offerer", async () => {
+  await withServer(async (_server, open) => {
+    const a = await open();
+    const b = await open();
+    a.send(announce(id20("a"), { event: "started", offers: [], numwant: 5 }));
+    const replyA = await a.next();
+    assert.equal(replyA.action, "announce");
+    assert.equal(replyA.info_hash, HASH);
+    assert.equal(replyA.incomplete, 1);
+    assert.equal(typeof replyA.interval, "number");
+
+    b.send(announce(id20("b"), {
+      event: "started",
+      numwant: 5,
+      offers: [{ offer_id: id20("1"), offer: OFFER }, { offer_id: id20("2"), offer: OFFER }],
+    }));
+    const replyB = await b.next();
+    assert.deepEqual([replyB.complete, replyB.incomplete], [0, 2]);
+
+    // One offer only: A is the one other peer, and an offer goes to a peer once.
+    const offer = await a.next();
+    assert.deepEqual(offer, {
+      action: "announce",
+      info_hash: HASH,
+      peer_id: id20("b"),
+      offer_id: id20("1"),
+      offer: OFFER,
+    });
+
+    a.send(announce(id20("a"), { to_peer_id: id20("b"), offer_id: id20("1"), answer: ANSWER }));
+    const answer = await b.next();
+    assert.deepEqual(answer, {
+      action: "announce",
+      info_hash: HASH,
+      peer_id: id20("a"),
+      offer_id: id20("1"),
+      answer: ANSWER,
+    });
+    // The answer is not an announce: A gets no reply for it.
+    assert.equal(a.queued, 0);
+  });
+});
+
+Deno.test("ws tracker refuses an answer to an offer the peer was not sent, and relays nothing", async () => {
+  await withServer(async (_server, open) => {
+    const a = await open();
+    const b = await open();
+    a.send(announce(id20("a")));
+    await a.next();
+    b.send(announce(id20("b")));
+    await b.next();
+    a.send(announce(id20("a"), { to_peer_id: id20("b"), offer_id: id20("9"), answer: ANSWER }));
+    const refusal = await a.next();
+    assert.equal(refusal["failure reason"], "answer to an offer this peer was not sent");
+    assert.equal(refusal.info_hash, HASH);
+    // B got nothing: ask it for a scrape and see that the scrape reply is its next message.
+    b.send({ action: "scrape", info_hash: HASH });
+    assert.equal((await b.next()).action, "scrape");
+  });
+});
+
+Deno.test("ws tracker: an answer goes once only, and only from the peer the offer was sent to", async () => {
+  await withServer(async (_server, open) => {
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    a.send(announce(id20("a")));
+    await a.next();
+    b.send(announce(id20("b"), { offers: [{ offer_id: id20("1"), offer: OFFER }] }));
+    await b.next();
+    await a.next(); // the offer
+    // C, on another socket, claims to answer under A's name: refused.
+    c.send(announce(id20("a"), { to_peer_id: id20("b"), offer_id: id20("1"), answer: ANSWER }));
+    assert.match(String((await c.next())["failure reason"]), /not sent/);
+    a.send(announce(id20("a"), { to_peer_id: id20("b"), offer_id: id20("1"), answer: ANSWER }));
+    assert.ok((await b.next()).answer);
+    a.send(announce(id20("a"), { to_peer_id: id20("b"), offer_id: id20("1"), answer: ANSWER }));
+    assert.match(String((await a.next())["failure reason"]), /not sent/);
+  });
+});
+
+Deno.test("ws tracker scrape counts WebSocket peers over WebSocket and over HTTP", async () => {
+  await withServer(async (server, open) => {
+    const a = await open();
+    a.send(announce(id20("a"), { left: 0 }));
+    await a.next();
+    const b = await open();
+    b.send(announce(id20("b")));
+    await b.next();
+    b.send({ action: "scrape", info_hash: [HASH] });
+    const scrape = await b.next();
+    assert.deepEqual(scrape, {
+      action: "scrape",
+      files: { [HASH]: { complete: 1, incomplete: 1, downloaded: 0 } },
+    });
+    const http = await fetch(`${server.baseUrl}/scrape`);
+    const files = decodeDict(new Uint8Array(await http.arrayBuffer())).get("files") as BDict;
+    const entry = files.get(HASH) as BDict;
+    assert.deepEqual([entry.get("complete"), entry.get("incomplete")], [1, 1]);
+  });
+});
+
+Deno.test("ws tracker: stopped, and a closed socket, take the peer out of the swarm", async () => {
+  await withServer(async (server, open) => {
+    const a = await open();
+    const b = await open();
+    a.send(announce(id20("a")));
+    await a.next();
+    b.send(announce(id20("b")));
+    assert.equal((await b.next()).incomplete, 2);
+    a.send(announce(id20("a"), { event: "stopped" }));
+    assert.equal((await a.next()).incomplete, 1);
+    await b.close();
+    // The close is handled when the server sees it: poll, bounded.
+    const swarms = server.server.webSockets!;
+    for (let i = 0; i < 100 && swarms.countsOf(HASH) !== null; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.equal(swarms.countsOf(HASH), null);
+  });
+});
