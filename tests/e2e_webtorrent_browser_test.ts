@@ -3,7 +3,13 @@
  * pages load the npm `webtorrent` browser bundle; one seeds a file of seeded random bytes, the
  * other is given the magnet URI and downloads it over WebRTC on loopback, finding the seeder only
  * through the tracker's relay of offers and answers. The SHA-256 of what the leecher received
- * must equal the file's.
+ * must equal the file's. The tracker is NoBrake, started in this process in open mode with
+ * `websocket: true`; around the download the test checks by HTTP scrape that both pages were in
+ * its swarm, and that closing the browsers took them out.
+ *
+ * The harness (`shareBetweenBrowsers`) takes any WebSocket tracker URL: it was first made to pass
+ * against the npm `bittorrent-tracker` server, so a failure here points at the tracker, not at
+ * the browsers.
  *
  * `NOBRAKE_WEBTORRENT_DEBUG=*` turns on the bundle's debug log in both pages (shown in the
  * browsers' output on a failure). Skipped, with the reason in its name, only where
@@ -13,8 +19,9 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import Server from "bittorrent-tracker/server";
+import { HttpTrackerClient } from "./support/http_tracker_client.ts";
 import { seededRandom } from "./support/seeded_random.ts";
+import { startTestServer } from "./support/test_server.ts";
 import {
   CHROMIUM,
   chromiumInstalled,
@@ -43,11 +50,18 @@ function debugQuery(): Record<string, string> {
   return namespaces ? { debug: namespaces } : {};
 }
 
+/** What `shareBetweenBrowsers` may run while both pages are still open. */
+type WhileConnected = (infoHash: Uint8Array) => Promise<void>;
+
 /**
  * Seeds a file in one Chromium and downloads it in another through the WebSocket tracker at
  * `trackerUrl`, and checks what the leecher received byte for byte (by SHA-256 and length).
+ * `whileConnected` runs after the download, before the browsers are stopped.
  */
-async function shareBetweenBrowsers(trackerUrl: string): Promise<void> {
+async function shareBetweenBrowsers(
+  trackerUrl: string,
+  whileConnected: WhileConnected = async () => {},
+): Promise<void> {
   const file = randomFile(16, FILE_BYTES);
   const expected = createHash("sha256").update(file).digest("hex");
   await using pages = await startPageServer(file);
@@ -69,6 +83,16 @@ async function shareBetweenBrowsers(trackerUrl: string): Promise<void> {
     .catch((error) => explain(error, [seeder, leecher]));
   assert.equal(done.length, FILE_BYTES, pages.describe());
   assert.equal(done.sha256, expected, pages.describe());
+  await whileConnected(Uint8Array.fromHex(String(seeding.infoHash)));
+}
+
+/** Re-checks `ready` every 50 ms until it holds; fails after 10 s. */
+async function untilTrue(ready: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await ready())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** Rethrows `error` with the browsers' last output appended. */
@@ -81,19 +105,32 @@ const noChromium = chromiumInstalled() ? "" : ` (ignored: ${CHROMIUM} is not ins
 
 Deno.test({
   name: `webtorrent ${WEBTORRENT_VERSION} in two Chromium pages shares a file over WebRTC through` +
-    ` the npm bittorrent-tracker server (stand-in)${noChromium}`,
+    ` NoBrake's ws:// tracker${noChromium}`,
   ignore: noChromium !== "",
   async fn() {
-    const server = new Server({ udp: false, http: false, ws: true, stats: false });
-    const port = await new Promise<number>((resolve, reject) => {
-      server.once("error", reject);
-      server.once("listening", () => resolve(server.ws.address().port));
-      server.listen(0, "127.0.0.1");
-    });
+    // Open mode: the torrent is made inside the seeder page.
+    const tracker = await startTestServer({ config: { allowed: "*", websocket: true } });
+    const http = new HttpTrackerClient(tracker.baseUrl);
+    let infoHash: Uint8Array = new Uint8Array();
     try {
-      await shareBetweenBrowsers(`ws://127.0.0.1:${port}`);
+      await shareBetweenBrowsers(
+        `${tracker.baseUrl.replace(/^http:/, "ws:")}/announce`,
+        async (hash) => {
+          infoHash = hash;
+          // Both pages announced before any byte moved (the leecher met the seeder through its
+          // offer, relayed by the tracker), and the seeder announced as complete.
+          const [counts] = await http.scrape([hash]);
+          assert.equal(counts.complete + counts.incomplete, 2, JSON.stringify(counts));
+          assert.ok(counts.complete >= 1, JSON.stringify(counts));
+        },
+      );
+      // The browsers are gone: their closed sockets take their peers out of the swarm.
+      await untilTrue(async () => {
+        const [counts] = await http.scrape([infoHash]);
+        return counts.complete + counts.incomplete === 0;
+      }, "the swarm to empty after both browsers stopped");
     } finally {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await tracker.close();
     }
   },
 });
