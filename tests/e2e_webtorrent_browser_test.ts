@@ -1,19 +1,19 @@
 /**
- * WebTorrent in real browsers through a WebSocket tracker (issue 16): two headless Chromium
- * pages load the npm `webtorrent` browser bundle; one seeds a file of seeded random bytes, the
- * other is given the magnet URI and downloads it over WebRTC on loopback, finding the seeder only
- * through the tracker's relay of offers and answers. The SHA-256 of what the leecher received
- * must equal the file's. The tracker is NoBrake, started in this process in open mode with
- * `websocket: true`; around the download the test checks by HTTP scrape that both pages were in
- * its swarm, and that closing the browsers took them out.
+ * WebTorrent in real browsers through NoBrake's WebSocket tracker (issue 16): two headless
+ * Chromium pages load the npm `webtorrent` browser bundle; one seeds a file of seeded random
+ * bytes, the other is given the magnet URI and downloads it over WebRTC on loopback, finding the
+ * seeder only through the tracker's relay of offers and answers. The SHA-256 of what the leecher
+ * received must equal the file's. NoBrake runs in this process (`websocket: true`, port 0): in
+ * open mode, where HTTP scrape must show both pages in the swarm during the transfer and neither
+ * after the browsers close; with an allowlist holding the torrent, whose info hash (computed here
+ * from a `.torrent` written here) must be the one the browser made; and with an allowlist without
+ * it, where the seeder page must be told why it is refused.
  *
  * The harness (`shareBetweenBrowsers`) takes any WebSocket tracker URL: it was first made to pass
- * against the npm `bittorrent-tracker` server, so a failure here points at the tracker, not at
- * the browsers.
- *
- * `NOBRAKE_WEBTORRENT_DEBUG=*` turns on the bundle's debug log in both pages (shown in the
- * browsers' output on a failure). Skipped, with the reason in its name, only where
- * `/usr/bin/chromium` is missing.
+ * against the npm `bittorrent-tracker` server, so a failure here points at the tracker rather than
+ * at the browsers. `NOBRAKE_WEBTORRENT_DEBUG=*` turns on the bundle's debug log in the pages
+ * (shown in the browsers' output on a failure). Skipped, with the reason in the test names, only
+ * where `/usr/bin/chromium` is missing.
  *
  * @module
  */
@@ -21,7 +21,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { HttpTrackerClient } from "./support/http_tracker_client.ts";
 import { seededRandom } from "./support/seeded_random.ts";
-import { startTestServer } from "./support/test_server.ts";
+import { startTestServer, type TestServer } from "./support/test_server.ts";
+import { writeContentTorrent } from "./support/torrent_fixture.ts";
 import {
   CHROMIUM,
   chromiumInstalled,
@@ -30,8 +31,11 @@ import {
   WEBTORRENT_VERSION,
 } from "./support/webtorrent_pages.ts";
 
-/** The shared file: 300 KiB, nineteen 16 KiB pieces. */
+/** The shared file: 300 KiB in nineteen 16 KiB pieces, named as the peer page names it. */
 const FILE_BYTES = 300 * 1024;
+const FILE_NAME = "random.bin";
+const PIECE_LENGTH = 16 * 1024;
+const FILE = randomFile(16, FILE_BYTES);
 /** Each step (the seeder's magnet, the leecher's download) must finish within this. */
 const STEP_TIMEOUT_MS = 60_000;
 /** A browser is killed after this however the test goes. */
@@ -44,34 +48,45 @@ function randomFile(seed: number, length: number): Uint8Array {
   return bytes;
 }
 
+/** The seeder page's query: the tracker, the piece length, and the debug log if asked for. */
+function seedQuery(trackerUrl: string): Record<string, string> {
+  return { role: "seed", tracker: trackerUrl, piece_length: String(PIECE_LENGTH), ...debugQuery() };
+}
+
 /** Namespaces of the bundle's debug log to turn on in the pages, from the environment. */
 function debugQuery(): Record<string, string> {
   const namespaces = Deno.env.get("NOBRAKE_WEBTORRENT_DEBUG");
   return namespaces ? { debug: namespaces } : {};
 }
 
-/** What `shareBetweenBrowsers` may run while both pages are still open. */
-type WhileConnected = (infoHash: Uint8Array) => Promise<void>;
+/** Options of `shareBetweenBrowsers`. */
+interface SharingOptions {
+  /** The info hash the seeder's torrent must have, when the test knows it. */
+  infoHash?: Uint8Array;
+  /** Runs after the download, while both pages are still open. */
+  whileConnected?: (infoHash: Uint8Array) => Promise<void>;
+}
 
 /**
- * Seeds a file in one Chromium and downloads it in another through the WebSocket tracker at
+ * Seeds `FILE` in one Chromium and downloads it in another through the WebSocket tracker at
  * `trackerUrl`, and checks what the leecher received byte for byte (by SHA-256 and length).
- * `whileConnected` runs after the download, before the browsers are stopped.
+ * Returns the torrent's info hash.
  */
 async function shareBetweenBrowsers(
   trackerUrl: string,
-  whileConnected: WhileConnected = async () => {},
-): Promise<void> {
-  const file = randomFile(16, FILE_BYTES);
-  const expected = createHash("sha256").update(file).digest("hex");
-  await using pages = await startPageServer(file);
+  options: SharingOptions = {},
+): Promise<Uint8Array> {
+  const expected = createHash("sha256").update(FILE).digest("hex");
+  await using pages = await startPageServer(FILE);
   await using seeder = await openInChromium(
     "seeder",
-    pages.pageUrl({ role: "seed", tracker: trackerUrl, ...debugQuery() }),
+    pages.pageUrl(seedQuery(trackerUrl)),
     BROWSER_TIMEOUT_MS,
   );
   const seeding = await pages.waitFor("seed", "seeding", STEP_TIMEOUT_MS)
     .catch((error) => explain(error, [seeder]));
+  const infoHash = Uint8Array.fromHex(String(seeding.infoHash));
+  if (options.infoHash !== undefined) assert.deepEqual(infoHash, options.infoHash);
   const magnet = String(seeding.magnet);
   assert.ok(magnet.includes(`&tr=${encodeURIComponent(trackerUrl)}`), magnet);
   await using leecher = await openInChromium(
@@ -83,7 +98,25 @@ async function shareBetweenBrowsers(
     .catch((error) => explain(error, [seeder, leecher]));
   assert.equal(done.length, FILE_BYTES, pages.describe());
   assert.equal(done.sha256, expected, pages.describe());
-  await whileConnected(Uint8Array.fromHex(String(seeding.infoHash)));
+  await options.whileConnected?.(infoHash);
+  return infoHash;
+}
+
+/** Rethrows `error` with the browsers' last output appended. */
+function explain(error: unknown, browsers: { tail(): string }[]): never {
+  const message = error instanceof Error ? error.message : String(error);
+  throw new Error([message, ...browsers.map((browser) => browser.tail())].join("\n"));
+}
+
+/** NoBrake's WebSocket announce URL. */
+function wsAnnounceUrl(tracker: TestServer): string {
+  return `${tracker.baseUrl.replace(/^http:/, "ws:")}/announce`;
+}
+
+/** Peers of one torrent by HTTP scrape (WebSocket peers count there too). */
+async function swarmSize(http: HttpTrackerClient, infoHash: Uint8Array): Promise<number> {
+  const [counts] = await http.scrape([infoHash]);
+  return counts.complete + counts.incomplete;
 }
 
 /** Re-checks `ready` every 50 ms until it holds; fails after 10 s. */
@@ -95,40 +128,93 @@ async function untilTrue(ready: () => Promise<boolean>, what: string): Promise<v
   }
 }
 
-/** Rethrows `error` with the browsers' last output appended. */
-function explain(error: unknown, browsers: { tail(): string }[]): never {
-  const message = error instanceof Error ? error.message : String(error);
-  throw new Error([message, ...browsers.map((browser) => browser.tail())].join("\n"));
+/** A temporary allowlist directory, removed on dispose. */
+async function allowlistDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "nobrake-webtorrent-allowed-" });
+  return {
+    path,
+    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
+  };
 }
 
 const noChromium = chromiumInstalled() ? "" : ` (ignored: ${CHROMIUM} is not installed)`;
+const withBrowsers = `webtorrent ${WEBTORRENT_VERSION} in two Chromium pages`;
 
 Deno.test({
-  name: `webtorrent ${WEBTORRENT_VERSION} in two Chromium pages shares a file over WebRTC through` +
-    ` NoBrake's ws:// tracker${noChromium}`,
+  name: `${withBrowsers} shares a file over WebRTC through NoBrake's ws:// tracker in open mode` +
+    noChromium,
   ignore: noChromium !== "",
   async fn() {
-    // Open mode: the torrent is made inside the seeder page.
     const tracker = await startTestServer({ config: { allowed: "*", websocket: true } });
     const http = new HttpTrackerClient(tracker.baseUrl);
-    let infoHash: Uint8Array = new Uint8Array();
     try {
-      await shareBetweenBrowsers(
-        `${tracker.baseUrl.replace(/^http:/, "ws:")}/announce`,
-        async (hash) => {
-          infoHash = hash;
-          // Both pages announced before any byte moved (the leecher met the seeder through its
-          // offer, relayed by the tracker), and the seeder announced as complete.
-          const [counts] = await http.scrape([hash]);
-          assert.equal(counts.complete + counts.incomplete, 2, JSON.stringify(counts));
-          assert.ok(counts.complete >= 1, JSON.stringify(counts));
+      const infoHash = await shareBetweenBrowsers(wsAnnounceUrl(tracker), {
+        async whileConnected(infoHash) {
+          // Both pages announced before any byte moved: the leecher met the seeder through an
+          // offer the tracker relayed.
+          assert.equal(await swarmSize(http, infoHash), 2);
         },
-      );
+      });
       // The browsers are gone: their closed sockets take their peers out of the swarm.
-      await untilTrue(async () => {
-        const [counts] = await http.scrape([infoHash]);
-        return counts.complete + counts.incomplete === 0;
-      }, "the swarm to empty after both browsers stopped");
+      await untilTrue(
+        async () => await swarmSize(http, infoHash) === 0,
+        "the swarm to empty after both browsers stopped",
+      );
+    } finally {
+      await tracker.close();
+    }
+  },
+});
+
+Deno.test({
+  name: `${withBrowsers} shares a file through NoBrake's ws:// tracker whose allowlist holds it` +
+    noChromium,
+  ignore: noChromium !== "",
+  async fn() {
+    await using allowed = await allowlistDir();
+    const infoHash = await writeContentTorrent(allowed.path, "random.torrent", {
+      name: FILE_NAME,
+      content: FILE,
+      pieceLength: PIECE_LENGTH,
+    });
+    const tracker = await startTestServer({ config: { allowed: allowed.path, websocket: true } });
+    try {
+      await shareBetweenBrowsers(wsAnnounceUrl(tracker), { infoHash });
+    } finally {
+      await tracker.close();
+    }
+  },
+});
+
+Deno.test({
+  name: `webtorrent ${WEBTORRENT_VERSION} in Chromium is told why NoBrake's ws:// tracker refuses` +
+    ` a torrent its allowlist does not hold${noChromium}`,
+  ignore: noChromium !== "",
+  async fn() {
+    await using allowed = await allowlistDir();
+    await writeContentTorrent(allowed.path, "other.torrent", {
+      name: "other.bin",
+      content: FILE.subarray(0, 1000),
+      pieceLength: PIECE_LENGTH,
+    });
+    const tracker = await startTestServer({ config: { allowed: allowed.path, websocket: true } });
+    try {
+      await using pages = await startPageServer(FILE);
+      await using seeder = await openInChromium(
+        "seeder",
+        pages.pageUrl(seedQuery(wsAnnounceUrl(tracker))),
+        BROWSER_TIMEOUT_MS,
+      );
+      const refusal = await pages.waitFor(
+        "seed",
+        "warning",
+        STEP_TIMEOUT_MS,
+        (report) => String(report.message).includes("not allowed"),
+      ).catch((error) => explain(error, [seeder]));
+      assert.equal(refusal.message, "torrent is not allowed on this tracker");
+      const seeding = await pages.waitFor("seed", "seeding", STEP_TIMEOUT_MS);
+      const http = new HttpTrackerClient(tracker.baseUrl);
+      assert.equal(await swarmSize(http, Uint8Array.fromHex(String(seeding.infoHash))), 0);
     } finally {
       await tracker.close();
     }

@@ -97,21 +97,31 @@ export class PageServer implements AsyncDisposable {
   }
 
   /**
-   * Waits up to `timeoutMs` for a report of `role` and `kind` and returns it; fails at once on an
-   * `error` report from either page, with every report so far in the message.
+   * Waits up to `timeoutMs` for a report of `role` and `kind` (and, if given, one that `matches`
+   * accepts) and returns it; fails at once on an `error` report from either page, with every
+   * report so far in the message.
    */
-  async waitFor(role: string, kind: string, timeoutMs: number): Promise<PageReport> {
+  async waitFor(
+    role: string,
+    kind: string,
+    timeoutMs: number,
+    matches: (report: PageReport) => boolean = () => true,
+  ): Promise<PageReport> {
+    const wanted = `"${kind}" from the ${role} page`;
     let listener = () => {};
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
       return await new Promise<PageReport>((resolve, reject) => {
         listener = () => {
-          const error = this.reports.find((report) => report.kind === "error");
-          if (error !== undefined) {
-            reject(new Error(`a page reported an error\n${this.describe()}`));
+          if (this.reports.some((report) => report.kind === "error")) {
+            reject(
+              new Error(`a page reported an error, waiting for ${wanted}\n${this.describe()}`),
+            );
             return;
           }
-          const found = this.reports.find((report) => report.role === role && report.kind === kind);
+          const found = this.reports.find((report) =>
+            report.role === role && report.kind === kind && matches(report)
+          );
           if (found !== undefined) resolve(found);
         };
         this.#listeners.add(listener);
@@ -119,7 +129,7 @@ export class PageServer implements AsyncDisposable {
           () =>
             reject(
               new Error(
-                `timed out after ${timeoutMs} ms waiting for "${kind}" from the ${role} page\n${this.describe()}`,
+                `timed out after ${timeoutMs} ms waiting for ${wanted}\n${this.describe()}`,
               ),
             ),
           timeoutMs,
