@@ -31,16 +31,17 @@ const TAIL_LINES = 60;
 const MAX_REPORT_BYTES = 64 * 1024;
 
 /**
- * Flags for a headless Chromium that talks only to loopback. Beyond the usual quiet headless set,
- * WebRTC on loopback needs two, both found by trying without them (the download then times out):
- * - `--use-fake-ui-for-media-stream`: answers a media permission check with "granted". Chromium
- *   lists every network interface for WebRTC only to a page with camera or microphone
- *   permission; otherwise it gathers candidates on the default route's interface alone, which is
- *   not loopback.
- * - `--allow-loopback-in-peer-connection`: even then, 127.0.0.1 is left out unless allowed.
- * With interfaces listed, host candidates are plain addresses (no mDNS `.local` names), so
- * `WebRtcHideLocalIpsWithMdns` need not be turned off. `--enable-logging=stderr` puts the pages'
- * console on stderr, where a failure message shows its tail.
+ * Flags for a headless Chromium whose WebRTC stays on loopback. Beyond the usual quiet headless
+ * set, it needs two; without either one the download times out (tried):
+ * - `--use-fake-ui-for-media-stream`: media permission checks answer "granted". Without camera
+ *   or microphone permission Chromium gathers ICE candidates only on the default route's
+ *   interface (here the Ethernet address, never 127.0.0.1), and the peer page drops every
+ *   candidate that is not loopback.
+ * - `--allow-loopback-in-peer-connection`: even with every interface listed, 127.0.0.1 is left
+ *   out unless allowed.
+ * With the permission, host candidates come as plain addresses, not mDNS `.local` names, so
+ * `WebRtcHideLocalIpsWithMdns` need not be turned off (tried). `--enable-logging=stderr` puts the
+ * pages' console on stderr, where a failure message shows its tail.
  */
 export const CHROMIUM_FLAGS: readonly string[] = [
   "--headless",
@@ -222,12 +223,11 @@ export async function openInChromium(
   return {
     process,
     tail() {
-      const lines = process.lines.filter((line) => !/dbus|D-Bus/.test(line.text)).slice(
-        -TAIL_LINES,
-      );
-      return `${name} (pid ${process.pid}), last output:\n${
-        lines.map((line) => `  ${line.text}`).join("\n")
-      }`;
+      const shown = process.lines
+        .filter((line) => !/dbus|D-Bus/.test(line.text))
+        .slice(-TAIL_LINES)
+        .map((line) => `  ${line.text}`);
+      return `${name} (pid ${process.pid}), last output:\n${shown.join("\n")}`;
     },
     async [Symbol.asyncDispose]() {
       try {
