@@ -7,7 +7,8 @@
  * and so no `deno` on PATH, an announce and a scrape answered, a SIGHUP reload logged and SIGTERM
  * exiting 0. `deno compile` takes its runtime (`denort`) from `DENORT_BIN`, from
  * `$DENO_DIR/dl/release/v<version>/denort-<target>.zip`, or downloads it from dl.deno.land; when
- * none of these is possible the test is ignored and prints a `SKIP compile_test:` line saying why.
+ * none of these is possible the test is ignored and prints a `SKIP e2e_compile_test:` line saying
+ * why.
  *
  * So that the checks themselves are tested where no runtime is available, the same checks run
  * against `deno run <compile flags> main.ts`, which must pass them, and against `deno` itself and
@@ -407,7 +408,7 @@ async function readOrEmpty(path: string): Promise<string> {
 // Tests
 
 const UNAVAILABLE = await runtimeUnavailableReason();
-if (UNAVAILABLE !== null) report(`SKIP compile_test: ${UNAVAILABLE}`);
+if (UNAVAILABLE !== null) report(`SKIP e2e_compile_test: ${UNAVAILABLE}`);
 
 Deno.test({
   name: "deno task compile builds the tracker (an empty environment, no deno on PATH)",
@@ -420,7 +421,7 @@ Deno.test({
       if (!built.ok && built.downloadFailed) {
         // The probe found a way to the runtime, but the download failed anyway.
         report(
-          `SKIP compile_test: deno compile could not fetch its runtime: ${built.stderr.trim()}`,
+          `SKIP e2e_compile_test: deno compile could not fetch its runtime: ${built.stderr.trim()}`,
         );
         return;
       }
