@@ -12,8 +12,8 @@
  * The harness (`shareBetweenBrowsers`) takes any WebSocket tracker URL: it was first made to pass
  * against the npm `bittorrent-tracker` server, so a failure here points at the tracker rather than
  * at the browsers. `NOBRAKE_WEBTORRENT_DEBUG=*` turns on the bundle's debug log in the pages
- * (shown in the browsers' output on a failure). Skipped, with the reason in the test names, only
- * where `/usr/bin/chromium` is missing.
+ * (shown in the browsers' output on a failure). Skipped, with the reason in the test names, where
+ * `/usr/bin/chromium` is missing or `NOBRAKE_SKIP_BROWSER=1` (as for the other browser test).
  *
  * @module
  */
@@ -137,7 +137,12 @@ async function allowlistDir(): Promise<{ path: string } & AsyncDisposable> {
   };
 }
 
-const noChromium = chromiumInstalled() ? "" : ` (ignored: ${CHROMIUM} is not installed)`;
+/** Why the tests are ignored, for their names; empty when they run. */
+const noChromium = !chromiumInstalled()
+  ? ` (ignored: ${CHROMIUM} is not installed)`
+  : Deno.env.get("NOBRAKE_SKIP_BROWSER") === "1"
+  ? " (ignored: NOBRAKE_SKIP_BROWSER=1)"
+  : "";
 const withBrowsers = `webtorrent ${WEBTORRENT_VERSION} in two Chromium pages`;
 
 Deno.test({
