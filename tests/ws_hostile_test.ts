@@ -155,7 +155,7 @@ Deno.test("ws hostile: a socket that keeps sending refused messages is closed wi
 });
 
 /** A transport on its own listener, with a clock the test moves. */
-async function standalone(pingSeconds: number) {
+function standalone(pingSeconds: number) {
   let clock = 1_700_000_000_000;
   const swarms = new WsSwarms<WebSocket>({
     allowlist: () => Allowlist.openMode(),
@@ -189,7 +189,7 @@ async function standalone(pingSeconds: number) {
 }
 
 Deno.test("ws: a socket silent past silentCloseSeconds is closed and leaves its swarms", async () => {
-  const setup = await standalone(60);
+  const setup = standalone(60);
   const client = await openWsClient(setup.url);
   try {
     client.send({ action: "announce", info_hash: HASH, peer_id: id20("a"), left: 1 });
@@ -220,7 +220,7 @@ function maskedTextFrame(text: string): Uint8Array {
 }
 
 Deno.test("ws: a dead socket (no pong) is closed by ping and leaves its swarms", async () => {
-  const setup = await standalone(1);
+  const setup = standalone(1);
   const connection = await Deno.connect({ hostname: "127.0.0.1", port: setup.port });
   try {
     const handshake = "GET /announce HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n" +
