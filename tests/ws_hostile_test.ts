@@ -17,7 +17,14 @@ import {
   type WsTracker,
 } from "../src/ws/ws_tracker.ts";
 import { startTestServer, type TestServer } from "./support/test_server.ts";
-import { bounded, id20, openWsClient, type TestWsClient } from "./support/ws_client.ts";
+import {
+  bounded,
+  id20,
+  maskedTextFrame,
+  openWsClient,
+  type TestWsClient,
+  WS_HANDSHAKE,
+} from "./support/ws_client.ts";
 
 const HASH = id20("h");
 
@@ -208,25 +215,11 @@ Deno.test("ws: a socket silent past silentCloseSeconds is closed and leaves its 
   }
 });
 
-/** A masked client text frame (RFC 6455 section 5.2), for a client that never answers pings. */
-function maskedTextFrame(text: string): Uint8Array {
-  const payload = new TextEncoder().encode(text);
-  if (payload.length > 125) throw new Error("short frames only");
-  const mask = [1, 2, 3, 4];
-  const frame = new Uint8Array(6 + payload.length);
-  frame.set([0x81, 0x80 | payload.length, ...mask]);
-  payload.forEach((byte, i) => frame[6 + i] = byte ^ mask[i % 4]!);
-  return frame;
-}
-
 Deno.test("ws: a dead socket (no pong) is closed by ping and leaves its swarms", async () => {
   const setup = standalone(1);
   const connection = await Deno.connect({ hostname: "127.0.0.1", port: setup.port });
   try {
-    const handshake = "GET /announce HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n" +
-      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
-      "Sec-WebSocket-Version: 13\r\n\r\n";
-    await connection.write(new TextEncoder().encode(handshake));
+    await connection.write(new TextEncoder().encode(WS_HANDSHAKE));
     const buffer = new Uint8Array(4096);
     const first = await bounded(connection.read(buffer), 5_000, "reading the handshake");
     assert.match(new TextDecoder().decode(buffer.subarray(0, first ?? 0)), /101/);
