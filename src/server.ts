@@ -124,7 +124,8 @@ export async function startTrackerServer(
     rateLimiter,
   });
   const handler = createHttpHandler({
-    webSocket: webSocket?.upgrade,
+    // Deno.upgradeWebSocket needs Deno.serve's requests; HTTPS runs on node:https (listener.ts).
+    webSocket: access.certificate === null ? webSocket?.upgrade : null,
     tracker,
     logger,
     now,

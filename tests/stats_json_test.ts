@@ -90,6 +90,7 @@ Deno.test("renderStatsJson() has the documented shape with stable keys", () => {
     peers_ipv6: 1,
     peers_http: 1,
     peers_udp: 1,
+    peers_websocket: 0,
   });
   assert.deepEqual(Object.keys(value.requests), [
     "announces",

@@ -163,3 +163,80 @@ Deno.test("ws tracker: stopped, and a closed socket, take the peer out of the sw
     assert.equal(swarms.countsOf(HASH), null);
   });
 });
+
+Deno.test("ws tracker: passkey paths work as over HTTP; no key or a wrong one is refused", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nobrake-ws-passkeys-" });
+  const file = `${dir}/passkeys.txt`;
+  await Deno.writeTextFile(file, "good-key\n");
+  try {
+    await withServer(async (server) => {
+      const client = await openWsClient(wsUrl(server, "/good-key/announce"));
+      try {
+        client.send(announce(id20("a")));
+        assert.equal((await client.next()).incomplete, 1);
+      } finally {
+        await client.close();
+      }
+      for (const path of ["/announce", "/bad-key/announce"]) {
+        await assert.rejects(openWsClient(wsUrl(server, path)), /could not open/);
+      }
+    }, { passkeys: file, udp: false });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ws tracker: a torrent not on the allowlist is refused with retry in", async () => {
+  const server = await startTestServer({ allowedTorrents: 1 });
+  const client = await openWsClient(wsUrl(server));
+  try {
+    client.send(announce(id20("a")));
+    const reply = await client.next();
+    assert.equal(reply["failure reason"], "torrent is not allowed on this tracker");
+    assert.equal(reply["retry in"], 3600);
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("ws tracker: rate_limit counts WebSocket announces and refuses with retry in", async () => {
+  await withServer(async (_server, open) => {
+    const client = await open();
+    const refusals: unknown[] = [];
+    for (let i = 0; i < 10; i++) {
+      client.send(announce(id20("a")));
+      const reply = await client.next();
+      if (reply["failure reason"] !== undefined) refusals.push(reply["retry in"]);
+    }
+    assert.ok(refusals.length > 0, "some announces are refused");
+    assert.ok(refusals.every((retryIn) => typeof retryIn === "number" && retryIn > 0));
+  }, { rate_limit: 3 });
+});
+
+Deno.test("ws tracker: websocket false leaves /announce to HTTP", async () => {
+  await withServer(async (server) => {
+    await assert.rejects(openWsClient(wsUrl(server)), /could not open/);
+    assert.equal(server.server.webSockets, null);
+  }, { websocket: false });
+});
+
+Deno.test("ws tracker counts in /stats.json and /metrics under the websocket protocol", async () => {
+  await withServer(async (server, open) => {
+    const client = await open();
+    client.send(announce(id20("a")));
+    await client.next();
+    client.send({ action: "scrape" });
+    await client.next();
+    client.send("garbage");
+    await client.next();
+    const stats = await (await fetch(`${server.baseUrl}/stats.json`)).json();
+    assert.equal(stats.requests.announces.websocket, 1);
+    assert.equal(stats.requests.scrapes.websocket, 1);
+    assert.equal(stats.requests.failures.websocket.malformed, 1);
+    assert.equal(stats.totals.peers_websocket, 1);
+    const metrics = await (await fetch(`${server.baseUrl}/metrics`)).text();
+    assert.match(metrics, /nobrake_announces_total\{protocol="websocket"\} 1/);
+    assert.match(metrics, /nobrake_websocket_peers 1/);
+  });
+});

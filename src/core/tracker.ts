@@ -92,6 +92,11 @@ export class Tracker {
     return this.#allowlist;
   }
 
+  /** Counts kept outside the tracker's tables (the WebSocket swarms), if any. */
+  get extraCounts(): ExtraCounts | null {
+    return this.#extraCounts;
+  }
+
   /** Number of swarms held (including empty swarms kept for their `downloaded` count). */
   get swarmCount(): number {
     return this.#swarms.size;

@@ -2,8 +2,8 @@
  * One info hash's WebSocket peers (WebTorrent): who is in the swarm, on which connection, and
  * which are seeders, with the sampling that picks the peers an announce's offers go to. The
  * members sit in one array, seeders first (`[0, seeders)`), leechers after, so a seeder's offers
- * are drawn from the leechers alone and a draw is a partial Fisher–Yates shuffle of a range in
- * place: O(offers), no allocation beyond the picks.
+ * are drawn from the leechers alone and a draw is a partial Fisher–Yates shuffle in place:
+ * O(offers), no allocation beyond the picks.
  *
  * Rules (who may join, caps, completions) live in `ws_swarms.ts`; this file only keeps the
  * array, the id index and the counts consistent.
@@ -145,16 +145,29 @@ export class WsSwarm<T> {
   /**
    * Up to `want` members other than `exclude` whose connection is open, drawn at random: from
    * the leechers alone when `exclude` is a seeder (seeders have nothing to give each other).
+   * A partial Fisher–Yates shuffle run in the seeder and the leecher range side by side, each
+   * draw taking a range with the odds of its remaining size, so the draw is uniform over both and
+   * the seeders-first order holds.
    */
   sample(want: number, exclude: WsMember<T>, random: () => number): WsMember<T>[] {
     const members = this.#members;
-    const to = members.length;
-    let i = exclude.seeder ? this.#seeders : 0;
+    const seeders = this.#seeders;
+    let nextSeeder = exclude.seeder ? seeders : 0;
+    let nextLeecher = seeders;
     const picks: WsMember<T>[] = [];
-    while (picks.length < want && i < to) {
-      this.#swap(i, i + Math.floor(random() * (to - i)));
-      const member = members[i]!;
-      i++;
+    while (picks.length < want) {
+      const seedersLeft = seeders - nextSeeder;
+      const leechersLeft = members.length - nextLeecher;
+      if (seedersLeft + leechersLeft === 0) break;
+      let at: number;
+      if (random() * (seedersLeft + leechersLeft) < seedersLeft) {
+        at = nextSeeder++;
+        this.#swap(at, at + Math.floor(random() * seedersLeft));
+      } else {
+        at = nextLeecher++;
+        this.#swap(at, at + Math.floor(random() * leechersLeft));
+      }
+      const member = members[at]!;
       if (member !== exclude && !member.connection.closed) picks.push(member);
     }
     return picks;

@@ -86,3 +86,32 @@ export async function bounded<T>(promise: Promise<T>, ms: number, what: string):
     clearTimeout(timer);
   }
 }
+
+/** An opening handshake for `/announce` (RFC 6455 section 4.1), for raw-socket tests. */
+export const WS_HANDSHAKE = "GET /announce HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n" +
+  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" +
+  "Sec-WebSocket-Version: 13\r\n\r\n";
+
+/** A masked client text frame (RFC 6455 section 5.2), for a client that never answers pings. */
+export function maskedTextFrame(text: string): Uint8Array {
+  const payload = new TextEncoder().encode(text);
+  if (payload.length > 125) throw new Error("short frames only");
+  const mask = [1, 2, 3, 4];
+  const frame = new Uint8Array(6 + payload.length);
+  frame.set([0x81, 0x80 | payload.length, ...mask]);
+  payload.forEach((byte, i) => frame[6 + i] = byte ^ mask[i % 4]!);
+  return frame;
+}
+
+/** The text of the first (unmasked, unfragmented) server text frame in `bytes`, or `null`. */
+export function serverTextFrame(bytes: Uint8Array): string | null {
+  if (bytes.length < 2 || bytes[0] !== 0x81) return null;
+  let length = bytes[1]! & 0x7f;
+  let start = 2;
+  if (length === 126) {
+    length = (bytes[2]! << 8) | bytes[3]!;
+    start = 4;
+  }
+  if (bytes.length < start + length) return null;
+  return new TextDecoder().decode(bytes.subarray(start, start + length));
+}
