@@ -3,11 +3,12 @@
  * Chromium pages load the npm `webtorrent` browser bundle; one seeds a file of seeded random
  * bytes, the other is given the magnet URI and downloads it over WebRTC on loopback, finding the
  * seeder only through the tracker's relay of offers and answers. The SHA-256 of what the leecher
- * received must equal the file's. NoBrake runs in this process (`websocket: true`, port 0): in
- * open mode, where HTTP scrape must show both pages in the swarm during the transfer and neither
- * after the browsers close; with an allowlist holding the torrent, whose info hash (computed here
- * from a `.torrent` written here) must be the one the browser made; and with an allowlist without
- * it, where the seeder page must be told why it is refused.
+ * received must equal the file's. NoBrake runs in this process (`websocket: true`, port 0):
+ * - in open mode, where HTTP scrape and `/stats.json` must show both pages in the swarm during
+ *   the transfer, and scrape neither of them after the browsers close;
+ * - with an allowlist holding the torrent, whose info hash (of a `.torrent` written here) must be
+ *   the one the browser made;
+ * - with an allowlist without it, where the seeder page must be told why it is refused.
  *
  * The harness (`shareBetweenBrowsers`) takes any WebSocket tracker URL: it was first made to pass
  * against the npm `bittorrent-tracker` server, so a failure here points at the tracker rather than
@@ -158,6 +159,8 @@ Deno.test({
           // Both pages announced before any byte moved: the leecher met the seeder through an
           // offer the tracker relayed.
           assert.equal(await swarmSize(http, infoHash), 2);
+          const stats = await (await fetch(`${tracker.baseUrl}/stats.json`)).json();
+          assert.equal(stats.totals.peers_websocket, 2, JSON.stringify(stats.totals));
         },
       });
       // The browsers are gone: their closed sockets take their peers out of the swarm.
