@@ -9,13 +9,13 @@
  * - `idle`: NoBrake's HTTP and UDP announce throughput (the load drivers of `../load/`) without,
  *   then with `--sockets` idle WebSocket peers connected.
  *
- * The servers run pinned to core 0, generators to core 1 (`taskset`). `bittorrent-tracker` runs
+ * The servers run pinned to core 0, generators to core 1 (`taskset`; run the bench itself with
+ * `taskset -c 1`, as it drives the HTTP and UDP load of the `idle` phase). `bittorrent-tracker` runs
  * under Node.js from `--bittorrent-tracker-dir` (as `../load/` installs it), or else under Deno
  * from the version pinned in `deno.json`. Figures are ratios within one sitting.
  *
  * ```sh
- * ulimit -n 65536
- * deno run -A tests/bench/ws/ws_bench.ts [--phases relay,memory,idle] [--seconds 10]
+ * taskset -c 1 deno run -A tests/bench/ws/ws_bench.ts [--phases relay,memory,idle] [--seconds 10]
  *   [--sockets 10000] [--relay-sockets 200] [--torrents 20] [--offers 5] [--repeat 3]
  *   [--bittorrent-tracker-dir /tmp/btt]
  * ```
@@ -408,20 +408,28 @@ if (options.phases.has("memory")) {
 if (options.phases.has("idle")) {
   const server = await startNoBrake();
   try {
-    const without = await httpAndUdp(server);
-    const idle = await openIdle(server.url, options.sockets, options);
-    const withIdle = await httpAndUdp(server);
-    await idle.close();
+    // Without, then with, per round: a disturbance of the shared machine hits both alike.
+    const without: { http: number; udp: number }[] = [];
+    const withIdle: { http: number; udp: number }[] = [];
+    for (let round = 0; round < options.repeat; round++) {
+      without.push(await httpAndUdp(server));
+      const idle = await openIdle(server.url, options.sockets, options);
+      withIdle.push(await httpAndUdp(server));
+      await idle.close();
+    }
     out(
-      `\n## idle: NoBrake HTTP and UDP announces/s without and with ${options.sockets} idle WebSocket peers`,
+      `\n## idle: NoBrake HTTP and UDP announces/s without and with ${options.sockets} idle ` +
+        `WebSocket peers; medians of ${options.repeat} rounds`,
     );
-    out("| transport | without | with | with / without |");
-    out("| --- | --- | --- | --- |");
+    tableRow(["transport", "without", "with", "with / without", "rounds (without → with)"]);
+    tableRow(Array(5).fill("---"));
     for (const kind of ["http", "udp"] as const) {
-      out(
-        `| ${kind} | ${without[kind].toFixed(0)} | ${withIdle[kind].toFixed(0)} | ` +
-          `${(withIdle[kind] / without[kind]).toFixed(3)} |`,
+      const a = median(without.map((row) => row[kind]));
+      const b = median(withIdle.map((row) => row[kind]));
+      const rounds = without.map((row, i) =>
+        `${row[kind].toFixed(0)} → ${withIdle[i]![kind].toFixed(0)}`
       );
+      tableRow([kind, a.toFixed(0), b.toFixed(0), (b / a).toFixed(3), rounds.join(", ")]);
     }
   } finally {
     await server.stop();
