@@ -5,7 +5,8 @@
  *   against webtorrent's `bittorrent-tracker` on the same load (`ws_load_client.ts`: sockets each
  *   keeping one announce with `--offers` offers in flight, every offer relayed to another peer).
  * - `memory`: the server's RSS growth per open WebSocket peer, from a few sockets to `--sockets`
- *   (10,000 by default) idle sockets that each joined a swarm; both servers.
+ *   (10,000 by default) idle sockets that each joined a swarm; both servers, and a bare
+ *   `Deno.upgradeWebSocket` server as the floor of what a socket costs in Deno.
  * - `idle`: NoBrake's HTTP and UDP announce throughput (the load drivers of `../load/`) without,
  *   then with `--sockets` idle WebSocket peers connected.
  *
@@ -116,6 +117,41 @@ async function startBittorrentTracker(options: Options): Promise<WsServer> {
     name: options.bittorrentTrackerDir === null
       ? "bittorrent-tracker (Deno)"
       : "bittorrent-tracker (Node.js)",
+    pid: child.pid,
+    url,
+    async stop() {
+      child.kill("SIGKILL");
+      await child.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * The floor: a bare `Deno.serve` with `Deno.upgradeWebSocket` (the same idle timeout as NoBrake)
+ * that answers every message with one fixed reply: what Deno's WebSocket server costs by itself.
+ */
+async function startDenoFloor(): Promise<WsServer> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "nobrake_bench_ws_floor_" });
+  const script = join(dir, "floor.ts");
+  await Deno.writeTextFile(
+    script,
+    `Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen: () => {} }, (request) => {\n` +
+      "  const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 60 });\n" +
+      `  socket.onmessage = () => socket.send('{"action":"announce","interval":120}');\n` +
+      "  return response;\n});\n",
+  );
+  const child = new Deno.Command("taskset", {
+    args: ["-c", "0", Deno.execPath(), "run", "--allow-net", script],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const url = `ws://127.0.0.1:${port}/announce`;
+  await waitForWebSocket(url);
+  return {
+    name: "Deno.upgradeWebSocket floor",
     pid: child.pid,
     url,
     async stop() {
@@ -391,7 +427,12 @@ if (options.phases.has("memory")) {
   out(`\n## memory: RSS growth per idle WebSocket peer, 100 → ${options.sockets + 100} sockets`);
   out("| server | RSS before (MiB) | RSS after (MiB) | bytes per socket |");
   out("| --- | --- | --- | --- |");
-  for (const start of [() => startNoBrake(), () => startBittorrentTracker(options)]) {
+  const starts = [
+    () => startNoBrake(),
+    () => startDenoFloor(),
+    () => startBittorrentTracker(options),
+  ];
+  for (const start of starts) {
     const server = await start();
     try {
       const row = await memoryPhase(server, options);
