@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { registerBehaviourSuite, type SuiteOptions } from "./support/behaviour_suite.ts";
+import {
+  registerBehaviourSuite,
+  steppedClock,
+  type SuiteOptions,
+} from "./support/behaviour_suite.ts";
 import type { BDict } from "../src/protocol/bencode_decode.ts";
 import {
   decodeDict,
@@ -17,15 +21,18 @@ function randomHash(): Uint8Array {
 function httpTarget(serverOptions: TestServerOptions) {
   return async (options: SuiteOptions) => {
     const expiry = options.expirySeconds;
+    const clock = steppedClock();
     const server = await startTestServer({
       ...serverOptions,
-      config: { ...serverOptions.config, ...(expiry ? { expiry, sweep_interval: 1 } : {}) },
+      config: { ...serverOptions.config, ...(expiry ? { expiry } : {}) },
+      now: clock.now,
     });
     const allowlisted = server.allowed.length > 0;
     return {
       client: new HttpTrackerClient(server.baseUrl),
       allowed: allowlisted ? server.allowed : [randomHash(), randomHash(), randomHash()],
       forbidden: allowlisted ? randomHash() : null,
+      elapse: (seconds: number) => clock.elapse(server.server.tracker, seconds),
       close: () => server.close(),
     };
   };

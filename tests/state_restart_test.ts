@@ -1,13 +1,16 @@
 /**
  * The state file across real restarts of `main.ts` (tests/support/tracker_process.ts): completed
- * counts survive `kill -9` in allowlist and open mode; live peers survive SIGTERM and a restart; a
+ * counts survive `kill -9` in allowlist and open mode (in open mode a count with no swarm is
+ * answered by a scrape before any peer comes back); live peers survive SIGTERM and a restart; a
  * corrupt state file is moved aside with one log line and the tracker starts empty.
  *
  * @module
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { steppedClock } from "./support/behaviour_suite.ts";
 import { HttpTrackerClient } from "./support/http_tracker_client.ts";
+import { startTestServer } from "./support/test_server.ts";
 import { writeTorrentFile } from "./support/torrent_fixture.ts";
 import { TrackerProcess } from "./support/tracker_process.ts";
 
@@ -87,31 +90,45 @@ Deno.test("state: downloaded counts survive kill -9 (allowlist mode)", async () 
       assert.deepEqual(await client.scrape([infoHash]), [
         { complete: 0, incomplete: 0, downloaded: 1 },
       ]);
+      assert.ok((await client.announce({ infoHash, peerId: peer(3), port: 1, left: 1 })).ok);
+      assert.deepEqual(await client.scrape([infoHash]), [
+        { complete: 0, incomplete: 1, downloaded: 1 },
+      ]);
     });
   });
 });
 
-Deno.test("state: downloaded counts survive kill -9 (open mode, once the torrent is back)", async () => {
+Deno.test("state: downloaded counts survive kill -9 in open mode, answered before any announce (issue 14)", async () => {
   await withTempDir(async (dir) => {
     const config = await writeConfig(dir, { allowed: "*" });
     const infoHash = new Uint8Array(20).fill(7);
     await running(config, async (client, tracker) => {
-      await completeOnce(client, infoHash);
+      for (const n of [1, 2, 3]) {
+        const done = await client.announce({
+          infoHash,
+          peerId: peer(n),
+          port: 6880 + n,
+          left: 0,
+          event: "completed",
+        });
+        assert.ok(done.ok);
+      }
+      assert.equal((await client.scrape([infoHash]))[0].downloaded, 3);
       await new Promise((resolve) => setTimeout(resolve, COUNT_WRITTEN_MS));
       tracker.signal("SIGKILL");
       await tracker.exitCode();
     });
     await running(config, async (client, tracker) => {
-      await tracker.waitForLine(/1 counts waiting for their torrent/);
-      // Open mode keeps no swarm without peers; the count returns with the first announce.
-      assert.ok((await client.announce({ infoHash, peerId: peer(3), port: 1, left: 1 })).ok);
-      const deadline = Date.now() + 5000;
-      let downloaded = 0;
-      while (downloaded !== 1 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        downloaded = (await client.scrape([infoHash]))[0].downloaded;
-      }
-      assert.equal(downloaded, 1);
+      await tracker.waitForLine(/state from .*: 0 swarms and 0 peers restored.* 1 counts kept/);
+      // No peer came back yet: the count is answered all the same.
+      assert.deepEqual(await client.scrape([infoHash]), [
+        { complete: 0, incomplete: 0, downloaded: 3 },
+      ]);
+      // The swarm that forms again starts from it, with no wait for a write period.
+      assert.ok((await client.announce({ infoHash, peerId: peer(4), port: 1, left: 1 })).ok);
+      assert.deepEqual(await client.scrape([infoHash]), [
+        { complete: 0, incomplete: 1, downloaded: 3 },
+      ]);
     });
   });
 });
@@ -142,21 +159,88 @@ Deno.test("state: peers survive SIGTERM and a restart", async () => {
   });
 });
 
+for (const mode of ["open mode", "allowlist"] as const) {
+  Deno.test(`state: a count whose peers all expired survives a graceful restart (${mode}, issue 14)`, async () => {
+    await withTempDir(async (dir) => {
+      await Deno.mkdir(join(dir, "allowed"));
+      const listed = await writeTorrentFile(join(dir, "allowed"), "a.torrent", "a");
+      const infoHash = mode === "open mode" ? new Uint8Array(20).fill(9) : listed;
+      const config = {
+        allowed: mode === "open mode" ? "*" : join(dir, "allowed"),
+        state_file: join(dir, "state.sqlite"),
+        expiry: 600,
+      };
+      const clock = steppedClock();
+      const first = await startTestServer({ config, now: clock.now });
+      try {
+        const client = new HttpTrackerClient(first.baseUrl);
+        for (const n of [1, 2, 3]) {
+          const done = await client.announce({
+            infoHash,
+            peerId: peer(n),
+            port: 6880 + n,
+            left: 0,
+            event: "completed",
+          });
+          assert.ok(done.ok);
+        }
+        // Every peer falls silent: open mode lets the swarm go, the count must stay.
+        await clock.elapse(first.server.tracker, 601);
+        assert.deepEqual(await client.scrape([infoHash]), [
+          { complete: 0, incomplete: 0, downloaded: 3 },
+        ]);
+        client.close();
+      } finally {
+        await first.close();
+      }
+      const second = await startTestServer({ config });
+      try {
+        const client = new HttpTrackerClient(second.baseUrl);
+        assert.deepEqual(await client.scrape([infoHash]), [
+          { complete: 0, incomplete: 0, downloaded: 3 },
+        ]);
+        assert.ok((await client.announce({ infoHash, peerId: peer(4), port: 1, left: 1 })).ok);
+        assert.deepEqual(await client.scrape([infoHash]), [
+          { complete: 0, incomplete: 1, downloaded: 3 },
+        ]);
+        client.close();
+      } finally {
+        await second.close();
+      }
+    });
+  });
+}
+
 Deno.test("state: peers older than expiry are not brought back", async () => {
   await withTempDir(async (dir) => {
     await Deno.mkdir(join(dir, "allowed"));
     const infoHash = await writeTorrentFile(join(dir, "allowed"), "a.torrent", "a");
-    await running(await writeConfig(dir), async (client, tracker) => {
-      await completeOnce(client, infoHash);
-      tracker.signal("SIGTERM");
-      assert.equal(await tracker.exitCode(), 0);
-    });
-    // The same file with a one-second expiry, two seconds later: every saved peer is too old.
-    await new Promise((resolve) => setTimeout(resolve, 2100));
-    await running(await writeConfig(dir, { interval: 1, expiry: 1 }), async (client, tracker) => {
-      await tracker.waitForLine(/1 swarms and 0 peers restored, 2 peers expired/);
+    const config = {
+      allowed: join(dir, "allowed"),
+      state_file: join(dir, "state.sqlite"),
+      expiry: 600,
+    };
+    const first = await startTestServer({ config });
+    try {
+      await completeOnce(new HttpTrackerClient(first.baseUrl), infoHash);
+    } finally {
+      await first.close();
+    }
+    // The same file 601 s later on the tracker's clock (passed in, not waited for): every saved
+    // peer is too old.
+    const second = await startTestServer({ config, now: () => Date.now() + 601_000 });
+    try {
+      assert.ok(
+        second.logger.lines.some((line) =>
+          /1 swarms and 0 peers restored, 2 peers expired/.test(line)
+        ),
+        second.logger.lines.join("\n"),
+      );
+      const client = new HttpTrackerClient(second.baseUrl);
       assert.deepEqual((await client.scrape([infoHash]))[0].downloaded, 1);
-    });
+    } finally {
+      await second.close();
+    }
   });
 });
 

@@ -184,7 +184,22 @@ Deno.test("the tracker's refusals carry their reason class", () => {
 });
 
 Deno.test("NO_STATS records nothing and accepts every call", () => {
-  NO_STATS.recordAnnounce("http", 1);
-  NO_STATS.recordScrape("udp", null);
-  NO_STATS.recordFailure("http", "internal", 1);
+  // One shared object serves every handler built without counters: it must hold no state that a
+  // call could change, and nobody may swap its methods for recording ones.
+  assert.ok(Object.isFrozen(NO_STATS), "NO_STATS is frozen");
+  const members = Object.entries(NO_STATS);
+  assert.deepEqual(members.map(([name]) => name).sort(), [
+    "recordAnnounce",
+    "recordFailure",
+    "recordScrape",
+    "shouldTime",
+  ]);
+  const results = [
+    NO_STATS.recordAnnounce("http", 1),
+    NO_STATS.recordScrape("udp", null),
+    NO_STATS.recordFailure("http", "internal", 1),
+  ];
+  assert.deepEqual(results, [undefined, undefined, undefined]);
+  assert.deepEqual(Object.entries(NO_STATS), members);
+  assert.equal(NO_STATS.shouldTime(), false, "never asks a handler to time a request");
 });

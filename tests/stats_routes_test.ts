@@ -104,3 +104,38 @@ Deno.test("the handler records announces, scrapes and failures once each, and no
   assert.equal(json.requests.failures.http.hijack, 1);
   assert.equal(json.requests.last_hour.announces.at(-1), 1);
 });
+
+Deno.test("/stats and /stats.json answer 400 to an empty or malformed info_hash and never lift the peer cap (issue 14)", async () => {
+  const tracker = new Tracker({ expirySeconds: 3600 });
+  // More peers than the full list shows per torrent, so a lifted cap would be seen.
+  for (let p = 0; p < PEERS_PER_TORRENT.listed + 10; p++) {
+    const input = announceInput("x", `peer${p}`, { address: `172.16.1.${p}` });
+    input.request.infoHash = hashOf(1);
+    tracker.announce(input, NOW);
+  }
+  const handler = createHttpHandler({
+    tracker,
+    settings: SETTINGS,
+    logger: createMemoryLogger(),
+    version: "test",
+    now: () => NOW,
+  });
+  for (const value of ["", "abc", "%41%42", percentEncodeAll(new Uint8Array(21)), "%zz"]) {
+    const html = handler(new Request(`http://t/stats?info_hash=${value}`), INFO);
+    assert.equal(html.status, 400, `/stats?info_hash=${value}`);
+    const htmlBody = await html.text();
+    assert.ok(!htmlBody.includes("<section>"), `/stats?info_hash=${value} lists torrents`);
+    const json = handler(new Request(`http://t/stats.json?info_hash=${value}`), INFO);
+    assert.equal(json.status, 400, `/stats.json?info_hash=${value}`);
+    assert.match(json.headers.get("content-type") ?? "", /^application\/json/);
+    const body = await json.json();
+    assert.equal(typeof body.error, "string");
+    assert.equal(body.torrents, undefined);
+  }
+  // The full list and a well-formed filter keep their caps.
+  const all = await handler(new Request("http://t/stats.json"), INFO).json();
+  assert.equal(all.torrents[0].peers.length, PEERS_PER_TORRENT.listed);
+  const one = percentEncodeAll(new TextEncoder().encode(hashOf(1)));
+  const alone = await handler(new Request(`http://t/stats.json?info_hash=${one}`), INFO).json();
+  assert.equal(alone.torrents[0].peers.length, PEERS_PER_TORRENT.listed + 10);
+});

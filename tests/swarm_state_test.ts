@@ -82,7 +82,7 @@ Deno.test("exportSwarms() rows, imported into a fresh tracker, give the same swa
     expiredPeers: 0,
     droppedPeers: 0,
     refused: 0,
-    held: [],
+    keptCounts: 0,
   });
   assert.deepEqual(rowsOf(restored), rows);
   assert.deepEqual(restored.scrape(null), source.scrape(null));
@@ -132,12 +132,36 @@ Deno.test("importSwarms() keeps an allowed torrent's count with no live peer, an
   assert.equal(restored.swarmCount, 1);
 });
 
-Deno.test("importSwarms() in open mode holds counts of torrents without live peers", () => {
+Deno.test("importSwarms() in open mode keeps counts of torrents without live peers in the tracker (issue 14)", () => {
   const rows: SwarmRow[] = [{ infoHash: id20("quiet"), downloaded: 4, peers: [] }];
   const restored = tracker();
   const summary = importSwarms(restored, rows, { now: T0, expirySeconds: EXPIRY });
-  assert.deepEqual(summary.held, [[id20("quiet"), 4]]);
+  assert.equal(summary.keptCounts, 1);
   assert.equal(restored.swarmCount, 0);
+  assert.equal(restored.keptCountSize, 1);
+  // Answered before any peer comes back, and the swarm that forms starts from it.
+  assert.deepEqual(restored.scrape([id20("quiet")]).map((entry) => entry.downloaded), [4]);
+  assert.equal(restored.announce(announceInput("quiet", "a", { left: 1 }), T0).downloaded, 4);
+  assert.equal(restored.keptCountSize, 0);
+  // A full save writes the counts kept without a swarm too.
+  restored.announce(announceInput("quiet", "a", { left: 1, event: "stopped" }), T0);
+  restored.sweep(T0);
+  assert.deepEqual([...restored.keptCounts()], [[id20("quiet"), 4]]);
+});
+
+Deno.test("importSwarms() in open mode keeps at most maxTorrents counts without a swarm", () => {
+  const rows: SwarmRow[] = ["a", "b", "c"].map((label) => ({
+    infoHash: id20(label),
+    downloaded: 2,
+    peers: [],
+  }));
+  const restored = tracker(undefined, 2);
+  const summary = importSwarms(restored, rows, { now: T0, expirySeconds: EXPIRY });
+  assert.equal(summary.keptCounts, 2);
+  assert.deepEqual(
+    restored.scrape(rows.map((row) => row.infoHash)).map((entry) => entry.downloaded),
+    [0, 2, 2],
+  );
 });
 
 Deno.test("importSwarms() respects the caps on torrents and peers", () => {
@@ -168,7 +192,7 @@ Deno.test("importSwarms() respects the caps on torrents and peers", () => {
     expiredPeers: 0,
     droppedPeers: 2,
     refused: 1,
-    held: [],
+    keptCounts: 0,
   });
 });
 
@@ -196,49 +220,32 @@ Deno.test("CountJournal.collect() returns the counts of torrents with a completi
     onCompletion: (infoHash) => journal.completed(infoHash),
   });
   populated(live);
-  const first = journal.collect(live, T0);
+  const first = journal.collect(live);
   assert.deepEqual(first, { upserts: [[id20("t1"), 1]], deletes: [] });
-  assert.deepEqual(journal.collect(live, T0), { upserts: [], deletes: [] });
+  assert.deepEqual(journal.collect(live), { upserts: [], deletes: [] });
   // A write that failed comes back with the next collect, once, with the count as it is then.
   journal.failed(first);
   live.announce(announceInput("t1", "leech", { address: "10.0.0.1", left: 0 }), T0);
   live.announce(announceInput("t2", "other", { address: "10.0.0.3", left: 0 }), T0);
-  journal.failed(journal.collect(live, T0));
-  assert.deepEqual(journal.collect(live, T0), {
+  journal.failed(journal.collect(live));
+  assert.deepEqual(journal.collect(live), {
     upserts: [[id20("t1"), 2], [id20("t2"), 1]],
     deletes: [],
   });
   // Regular announces of seeders are not completions.
   live.announce(announceInput("t2", "other", { address: "10.0.0.3", left: 0 }), T0);
-  assert.deepEqual(journal.collect(live, T0), { upserts: [], deletes: [] });
+  assert.deepEqual(journal.collect(live), { upserts: [], deletes: [] });
 });
 
-Deno.test("CountJournal adds a held count back when its swarm returns, and drops it when late", () => {
-  const live = tracker();
+Deno.test("CountJournal writes the count of an open-mode swarm swept before the write (issue 14)", () => {
   const journal = new CountJournal();
-  journal.hold(id20("back"), 4, T0 / 1000 + EXPIRY);
-  journal.hold(id20("late"), 6, T0 / 1000 + EXPIRY);
-  assert.deepEqual(journal.collect(live, T0), { upserts: [], deletes: [] });
-  live.announce(announceInput("back", "a", { left: 1 }), T0);
-  const changes = journal.collect(live, T0 + 1000);
-  assert.deepEqual(changes, { upserts: [[id20("back"), 4]], deletes: [] });
-  assert.equal(live.scrape([id20("back")])[0].downloaded, 4);
-  assert.equal(journal.heldCount, 1);
-  assert.deepEqual([...journal.held()].map(([hash]) => hash), [id20("late")]);
-  assert.deepEqual(journal.collect(live, T0 + (EXPIRY + 1) * 1000), {
-    upserts: [],
-    deletes: [id20("late")],
+  const live = new Tracker({
+    expirySeconds: EXPIRY,
+    random: seededRandom(3),
+    onCompletion: (infoHash) => journal.completed(infoHash),
   });
-  assert.equal(journal.heldCount, 0);
-});
-
-Deno.test("CountJournal checks at most `budget` held counts per collect", () => {
-  const live = tracker();
-  const journal = new CountJournal();
-  for (let i = 0; i < 5; i++) journal.hold(id20(`h${i}`), 1, T0 / 1000 + EXPIRY);
-  for (let i = 0; i < 5; i++) live.announce(announceInput(`h${i}`, "a"), T0);
-  assert.equal(journal.collect(live, T0, 2).upserts.length, 2);
-  assert.equal(journal.collect(live, T0, 2).upserts.length, 2);
-  assert.equal(journal.collect(live, T0, 2).upserts.length, 1);
-  assert.equal(journal.heldCount, 0);
+  live.announce(announceInput("gone", "a", { left: 0, event: "completed" }), T0);
+  live.sweep(T0 + (EXPIRY + 1) * 1000);
+  assert.equal(live.swarmCount, 0);
+  assert.deepEqual(journal.collect(live), { upserts: [[id20("gone"), 1]], deletes: [] });
 });

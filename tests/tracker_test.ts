@@ -213,6 +213,55 @@ Deno.test("sweep() works in slices and completes over several calls", () => {
   assert.equal(tracker.swarmCount, 0);
 });
 
+Deno.test("sweep() in open mode drops a swarm but keeps its completed count for scrape and its next swarm (issue 14)", () => {
+  const tracker = openTracker({ expirySeconds: 10 });
+  for (const peer of ["a", "b", "c"]) {
+    tracker.announce(announceInput("t", peer, { left: 0, event: "completed" }), T0);
+  }
+  tracker.sweep(T0 + 20_000);
+  assert.equal(tracker.swarmCount, 0);
+  assert.deepEqual(
+    tracker.scrape([id20("t")]).map((entry) => [entry.complete, entry.downloaded]),
+    [[0, 3]],
+  );
+  // A stopped announce without a swarm answers the count and creates nothing.
+  const stopped = tracker.announce(announceInput("t", "z", { event: "stopped" }), T0 + 20_000);
+  assert.equal(stopped.downloaded, 3);
+  assert.equal(tracker.swarmCount, 0);
+  const back = tracker.announce(announceInput("t", "d", { left: 0, event: "completed" }), T0);
+  assert.equal(back.downloaded, 4);
+  assert.equal(tracker.scrape([id20("t")])[0].downloaded, 4);
+});
+
+Deno.test("open mode keeps at most maxTorrents counts without a swarm, the oldest going first", () => {
+  const tracker = openTracker({ expirySeconds: 10, maxTorrents: 2 });
+  for (const [at, label] of [[0, "first"], [1, "second"], [2, "third"]] as const) {
+    tracker.announce(announceInput(label, "a", { left: 0, event: "completed" }), T0);
+    // Swept one at a time, so the counts are kept in this order.
+    tracker.sweep(T0 + (20 + at) * 1000);
+  }
+  assert.equal(tracker.keptCountSize, 2);
+  assert.deepEqual(
+    tracker.scrape([id20("first"), id20("second"), id20("third")]).map((e) => e.downloaded),
+    [0, 1, 1],
+  );
+  // A kept count taken back by its swarm leaves room.
+  tracker.announce(announceInput("second", "b"), T0 + 30_000);
+  assert.equal(tracker.keptCountSize, 1);
+  assert.deepEqual([...tracker.keptCounts()].map(([hash]) => hash), [id20("third")]);
+});
+
+Deno.test("restoreCount() keeps a count without a swarm, and replaceAllowlist() drops counts no longer allowed", () => {
+  const tracker = openTracker();
+  assert.equal(tracker.restoreCount(id20("kept"), 5), true);
+  assert.equal(tracker.restoreCount(id20("gone"), 2), true);
+  assert.equal(tracker.swarmCount, 0);
+  assert.equal(tracker.scrape([id20("kept")])[0].downloaded, 5);
+  tracker.replaceAllowlist(Allowlist.of([torrent("kept")]));
+  assert.deepEqual([...tracker.keptCounts()], [[id20("kept"), 5]]);
+  assert.equal(tracker.restoreCount(id20("gone"), 2), false);
+});
+
 Deno.test("sweep() keeps an allowed torrent's empty swarm while it has a completed count", () => {
   const allowlist = Allowlist.of([torrent("kept"), torrent("fresh")]);
   const tracker = openTracker({ allowlist, expirySeconds: 10 });

@@ -9,7 +9,11 @@
  */
 import assert from "node:assert/strict";
 import { encodeConnectResponse } from "../src/protocol/udp_packet.ts";
-import { registerBehaviourSuite, type SuiteOptions } from "./support/behaviour_suite.ts";
+import {
+  registerBehaviourSuite,
+  steppedClock,
+  type SuiteOptions,
+} from "./support/behaviour_suite.ts";
 import { HttpTrackerClient } from "./support/http_tracker_client.ts";
 import { seededRandom } from "./support/seeded_random.ts";
 import { startTestServer, type TestServer, type TestServerOptions } from "./support/test_server.ts";
@@ -48,15 +52,18 @@ function udpClient(test: TestServer, host = "127.0.0.1"): UdpTrackerClient {
 function udpTarget(serverOptions: TestServerOptions, host: string) {
   return async (options: SuiteOptions) => {
     const expiry = options.expirySeconds;
+    const clock = steppedClock();
     const test = await startBoth({
       ...serverOptions,
-      config: { ...serverOptions.config, ...(expiry ? { expiry, sweep_interval: 1 } : {}) },
+      config: { ...serverOptions.config, ...(expiry ? { expiry } : {}) },
+      now: clock.now,
     });
     const allowlisted = test.allowed.length > 0;
     return {
       client: udpClient(test, host),
       allowed: allowlisted ? test.allowed : [randomHash(), randomHash(), randomHash()],
       forbidden: allowlisted ? randomHash() : null,
+      elapse: (seconds: number) => clock.elapse(test.server.tracker, seconds),
       close: () => test.close(),
     };
   };

@@ -17,6 +17,7 @@ import {
   SEEDER,
   VIA_UDP,
 } from "./peer_table.ts";
+import { KeptCounts } from "./kept_counts.ts";
 import { StringPool } from "./string_pool.ts";
 import { Swarm } from "./swarm.ts";
 import type { AnnounceInput } from "./announce_input.ts";
@@ -28,7 +29,10 @@ export interface TrackerOptions {
   allowlist?: Allowlist;
   /** Seconds of silence after which a peer is dropped. */
   expirySeconds: number;
-  /** Most swarms at once in open mode. @default 100000 */
+  /**
+   * Most swarms at once in open mode; also the most completed counts kept for torrents without a
+   * swarm (`kept_counts.ts`). @default 100000
+   */
   maxTorrents?: number;
   /** Most peers in one swarm (both families). @default 50000 */
   maxPeersPerTorrent?: number;
@@ -61,6 +65,8 @@ const SLAB_SIZE = 64 * 1024;
 /** Swarms, allowlist and the rules that tie them together. */
 export class Tracker {
   readonly #swarms = new Map<ByteString, Swarm>();
+  /** Open mode: counts of torrents whose swarm is gone, answered by scrape until it is back. */
+  readonly #keptCounts: KeptCounts;
   readonly #agents = new StringPool({ maxEntries: 4096, maxLength: 200 });
   readonly #expirySeconds: number;
   readonly #maxTorrents: number;
@@ -80,6 +86,7 @@ export class Tracker {
     this.#allowlist = options.allowlist ?? Allowlist.openMode();
     this.#expirySeconds = options.expirySeconds;
     this.#maxTorrents = options.maxTorrents ?? 100_000;
+    this.#keptCounts = new KeptCounts(this.#maxTorrents);
     this.#maxPeersPerTorrent = options.maxPeersPerTorrent ?? 50_000;
     this.#random = options.random ?? Math.random;
     this.#onCompletion = options.onCompletion ?? null;
@@ -102,6 +109,11 @@ export class Tracker {
     return this.#swarms.size;
   }
 
+  /** Number of completed counts kept for torrents without a swarm (open mode). */
+  get keptCountSize(): number {
+    return this.#keptCounts.size;
+  }
+
   /** Records an announce and answers it. Throws `ClientError` for a refused announce. */
   announce(input: AnnounceInput, now: number): AnnounceResult {
     const request = input.request;
@@ -114,7 +126,7 @@ export class Tracker {
     let swarm = this.#swarms.get(request.infoHash);
     const stopped = request.event === "stopped";
     if (swarm === undefined) {
-      if (stopped) return emptyResult(ZERO_COUNTS);
+      if (stopped) return emptyResult(this.#countsWithoutSwarm(request.infoHash));
       if (this.#allowlist.open && this.#swarms.size >= this.#maxTorrents) {
         throw new ClientError("tracker is full: too many torrents", {
           retryIn: RETRY_WHEN_FULL,
@@ -122,6 +134,8 @@ export class Tracker {
         });
       }
       swarm = new Swarm(this.#hashSeed, this.#pools);
+      // A swarm forming again starts from the count its torrent had.
+      swarm.downloaded = this.#keptCounts.take(request.infoHash);
       this.#swarms.set(request.infoHash, swarm);
     }
     const addressLength = input.address.length === 4 ? 4 : 16;
@@ -178,7 +192,7 @@ export class Tracker {
     const entries: ScrapeEntry[] = [];
     for (const infoHash of hashes) {
       if (!this.#allowlist.allows(infoHash)) continue;
-      const counts = this.#swarms.get(infoHash)?.counts() ?? ZERO_COUNTS;
+      const counts = this.#swarms.get(infoHash)?.counts() ?? this.#countsWithoutSwarm(infoHash);
       const extra = this.#extraCounts?.countsOf(infoHash) ?? ZERO_COUNTS;
       entries.push({
         infoHash,
@@ -201,6 +215,24 @@ export class Tracker {
     return this.#swarms.keys();
   }
 
+  /** Open mode: the completed counts of torrents without a swarm (for the state file). */
+  keptCounts(): IterableIterator<[ByteString, number]> {
+    return this.#keptCounts.entries();
+  }
+
+  /**
+   * Takes back a saved count of a torrent that has no live peer, in open mode (see
+   * `swarm_state.ts`; an allowlist keeps an empty swarm instead, `restoreSwarm`): kept without a
+   * swarm, bounded (`kept_counts.ts`). Returns false when the hash is not allowed.
+   */
+  restoreCount(infoHash: ByteString, downloaded: number): boolean {
+    if (!this.#allowlist.allows(infoHash)) return false;
+    const swarm = this.#swarms.get(infoHash);
+    if (swarm !== undefined) swarm.downloaded = Math.max(swarm.downloaded, downloaded);
+    else this.#keptCounts.keep(infoHash, downloaded);
+    return true;
+  }
+
   /**
    * Takes back a saved swarm (see `swarm_state.ts`): returns it, created if needed, with at least
    * `downloaded` completions, for its peers to be put back; `null` when the allowlist no longer
@@ -212,6 +244,7 @@ export class Tracker {
     if (swarm === undefined) {
       if (this.#allowlist.open && this.#swarms.size >= this.#maxTorrents) return null;
       swarm = new Swarm(this.#hashSeed, this.#pools);
+      swarm.downloaded = this.#keptCounts.take(infoHash);
       this.#swarms.set(infoHash, swarm);
     }
     swarm.downloaded = Math.max(swarm.downloaded, downloaded);
@@ -241,9 +274,11 @@ export class Tracker {
       const [infoHash, swarm] = next.value;
       visited += swarm.peerCount + 1;
       swarm.removeSeenBefore(cutoff);
-      // An allowed torrent keeps its empty swarm only to remember its completed count.
+      // An allowed torrent keeps its empty swarm only to remember its completed count; open
+      // mode lets the swarm go and keeps the count alone.
       if (swarm.peerCount === 0 && (this.#allowlist.open || swarm.downloaded === 0)) {
         this.#swarms.delete(infoHash);
+        if (this.#allowlist.open) this.#keptCounts.keep(infoHash, swarm.downloaded);
       }
     }
     return false;
@@ -260,6 +295,13 @@ export class Tracker {
       swarm.clear();
       this.#swarms.delete(infoHash);
     }
+    this.#keptCounts.retain((infoHash) => next.allows(infoHash));
+  }
+
+  /** What a hash without a swarm answers: no peers, and the count kept for it if any. */
+  #countsWithoutSwarm(infoHash: ByteString): SwarmCounts {
+    const downloaded = this.#keptCounts.get(infoHash);
+    return downloaded === 0 ? ZERO_COUNTS : { ...ZERO_COUNTS, downloaded };
   }
 
   #publicHashes(): ByteString[] {

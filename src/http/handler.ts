@@ -94,7 +94,7 @@ export type HttpHandler = (request: Request, info: ConnectionInfo) => Response;
 /**
  * The headers of every bencoded reply: `text/plain`, as opentracker sends. Exactly that value, as a
  * plain object, is one Deno's `Response` recognises and sends without validating and copying a
- * header list per reply (its "static" path; README, "Performance"). Nothing writes to it.
+ * header list per reply (its "static" path; `docs/performance.md`). Nothing writes to it.
  */
 const BENCODE_HEADERS = { "content-type": "text/plain" };
 /** The init of a bencoded 200 reply, shared for the same reason. */

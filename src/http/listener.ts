@@ -8,7 +8,7 @@
  * server closes every connection it accepted whose request had not arrived yet.
  * `node:https` swaps the certificate in place (`setSecureContext`): open connections keep theirs
  * and new handshakes get the new one. It is slower, which is why plain HTTP stays on `Deno.serve`.
- * `tests/bench/tls_reload_compare.ts` measures both; the figures are in the README ("HTTPS").
+ * `tests/bench/tls_reload_compare.ts` measures both; the figures are in `docs/design.md`.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
  * Bencode encoding (BEP 3), by hand: replies are small and hot, and a writer that appends to one
- * reusable buffer is several times faster than a general encoder (see README, "Dependencies").
+ * reusable buffer is several times faster than a general encoder (see `docs/design.md`).
  * `BencodeWriter` is the low-level append API the reply encoders use; `encodeBencode` encodes
  * a plain value for everything that is not on the hot path.
  *

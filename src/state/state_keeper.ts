@@ -69,14 +69,12 @@ export class StateKeeper {
       expirySeconds,
       maxPeersPerTorrent: this.#options.maxPeersPerTorrent,
     });
-    const until = Math.floor(now() / 1000) + expirySeconds;
-    for (const [infoHash, count] of summary.held) this.#journal.hold(infoHash, count, until);
     logger.log(
       "startup",
       `state from ${this.#store.path}: ${summary.swarms} swarms and ${summary.peers} peers ` +
         `restored, ${summary.expiredPeers} peers expired, ${summary.droppedPeers} over a cap, ` +
-        `${summary.refused} torrents no longer allowed or over a cap, ${summary.held.length} ` +
-        "counts waiting for their torrent",
+        `${summary.refused} torrents no longer allowed or over a cap, ${summary.keptCounts} ` +
+        "counts kept without a swarm",
     );
     // The packed peers read at open are not needed again: let them go.
     this.#rows = null;
@@ -99,9 +97,8 @@ export class StateKeeper {
           yield row;
         }
       })();
-      const held: [ByteString, number][] = [];
-      for (const [infoHash, { count }] of this.#journal.held()) held.push([infoHash, count]);
-      this.#store.saveAll(rows, held);
+      // Open mode: counts whose swarm is gone (its peers expired, or none came back yet).
+      this.#store.saveAll(rows, tracker.keptCounts());
       logger.log("startup", `state saved to ${this.#store.path}: ${swarms} swarms, ${peers} peers`);
     } catch (error) {
       logger.log("error", `cannot save state to ${this.#store.path}: ${oneLineMessageOf(error)}`);
@@ -113,7 +110,7 @@ export class StateKeeper {
 
   #writeCounts(tracker: Tracker): void {
     const store = this.#store!;
-    const changes = this.#journal.collect(tracker, this.#options.now());
+    const changes = this.#journal.collect(tracker);
     try {
       store.writeCounts(changes);
       if (this.#failing) {

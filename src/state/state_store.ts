@@ -125,7 +125,7 @@ export class StateStore {
 
   /**
    * Replaces the whole file with `rows` (counts and peers) and `held` counts (of torrents with
-   * no swarm yet), in one transaction.
+   * no swarm: open mode's kept counts, `Tracker.keptCounts`), in one transaction.
    */
   saveAll(rows: Iterable<SwarmRow>, held: Iterable<[ByteString, number]> = []): void {
     this.#transaction(() => {

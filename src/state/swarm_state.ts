@@ -6,7 +6,8 @@
  * - `exportSwarms` walks every swarm through the public `Tracker`/`Swarm`/`PeerTable` API and
  *   yields one row per swarm: its `downloaded` count and its peers.
  * - `importSwarms` puts rows back through `Tracker.restoreSwarm`, dropping peers silent for longer
- *   than the expiry, as a sweep would have.
+ *   than the expiry, as a sweep would have; in open mode a count left with no live peer goes to
+ *   `Tracker.restoreCount`, which keeps it without a swarm.
  * - `CountJournal` knows which `downloaded` counts changed since the last write (the state file's
  *   write-behind journal), from the tracker's completion callback.
  *
@@ -93,11 +94,11 @@ export interface ImportSummary {
   /** Rows the tracker refused: no longer allowed, or open mode full. */
   refused: number;
   /**
-   * Open mode only: counts of torrents that came back with no live peer. The tracker forgets a
-   * swarm with no peers in open mode, so these are handed to `CountJournal.hold` instead, to be
-   * added back when a peer announces the torrent again.
+   * Open mode only: counts of torrents that came back with no live peer, kept by the tracker
+   * without a swarm (answered by scrape, and the start of the swarm that forms again); at most
+   * `maxTorrents` of them.
    */
-  held: [ByteString, number][];
+  keptCounts: number;
 }
 
 /** Puts saved swarms back into `tracker`. */
@@ -114,16 +115,16 @@ export function importSwarms(
     expiredPeers: 0,
     droppedPeers: 0,
     refused: 0,
-    held: [],
+    keptCounts: 0,
   };
   for (const row of rows) {
     // The same test as `PeerTable.removeSeenBefore`, so a restart expires exactly what a sweep would.
     const live = row.peers.filter((peer) => peer.seenAt >= cutoff);
     summary.expiredPeers += row.peers.length - live.length;
-    if (live.length === 0 && (row.downloaded === 0 || tracker.allowlist.open)) {
-      if (row.downloaded > 0 && tracker.allowlist.allows(row.infoHash)) {
-        summary.held.push([row.infoHash, row.downloaded]);
-      }
+    if (live.length === 0 && row.downloaded === 0) continue;
+    if (live.length === 0 && tracker.allowlist.open) {
+      // Open mode holds no swarm without peers (a crash saves no peers): the count alone.
+      if (!tracker.restoreCount(row.infoHash, row.downloaded)) summary.refused++;
       continue;
     }
     const swarm = tracker.restoreSwarm(row.infoHash, row.downloaded);
@@ -150,6 +151,8 @@ export function importSwarms(
       summary.peers++;
     }
   }
+  // Counted at the end: past `maxTorrents` the oldest counts made way for later ones.
+  summary.keptCounts = tracker.keptCountSize;
   return summary;
 }
 
@@ -157,7 +160,10 @@ export function importSwarms(
 export interface CountChanges {
   /** Torrents whose count changed, with the new count. */
   upserts: [ByteString, number][];
-  /** Torrents whose held count expired before their swarm came back. */
+  /**
+   * Torrents to forget. The journal names none since counts without a swarm live in the tracker
+   * (`kept_counts.ts`) and stay in the file; the store still honours the field.
+   */
   deletes: ByteString[];
 }
 
@@ -170,64 +176,20 @@ export interface CountChanges {
  */
 export class CountJournal {
   #dirty = new Set<ByteString>();
-  /** Open mode: counts waiting for their torrent's swarm to come back, and until when (seconds). */
-  readonly #held = new Map<ByteString, { count: number; until: number }>();
-  #heldCursor: Iterator<[ByteString, { count: number; until: number }]> | null = null;
-  /** Deletes whose write failed, to be returned again. */
-  #retryDeletes: ByteString[] = [];
 
   /** Notes a completion counted for `infoHash`. */
   completed(infoHash: ByteString): void {
     this.#dirty.add(infoHash);
   }
 
-  /** Keeps a count for a torrent with no swarm until `until` (seconds since the epoch). */
-  hold(infoHash: ByteString, count: number, until: number): void {
-    this.#held.set(infoHash, { count, until });
-  }
-
-  /** Counts held for swarms that have not come back, with their hashes (for a full save). */
-  held(): IterableIterator<[ByteString, { count: number; until: number }]> {
-    return this.#held.entries();
-  }
-
-  /** Number of counts held for swarms that have not come back. */
-  get heldCount(): number {
-    return this.#held.size;
-  }
-
-  /**
-   * The counts to write now: those of torrents with a completion since the last call, and those
-   * of held counts whose swarm came back (added to it first: the one place this writes to the
-   * tracker) or whose time is up (to delete). Looks at most `budget` held counts per call, so a
-   * large held set is checked across calls rather than in one pause.
-   */
-  collect(tracker: Tracker, now: number, budget = 10_000): CountChanges {
-    const changes: CountChanges = { upserts: [], deletes: this.#retryDeletes };
-    this.#retryDeletes = [];
-    const nowSeconds = Math.floor(now / 1000);
-    if (this.#held.size > 0) {
-      this.#heldCursor ??= this.#held.entries();
-      for (let looked = 0; looked < budget; looked++) {
-        const next = this.#heldCursor.next();
-        if (next.done) {
-          this.#heldCursor = null;
-          break;
-        }
-        const [infoHash, held] = next.value;
-        const swarm = tracker.swarm(infoHash);
-        if (swarm !== undefined) {
-          swarm.downloaded += held.count;
-          this.#dirty.add(infoHash);
-        } else if (held.until < nowSeconds) changes.deletes.push(infoHash);
-        // Deleting the entry just visited leaves a Map iterator valid.
-        if (swarm !== undefined || held.until < nowSeconds) this.#held.delete(infoHash);
-      }
-    }
+  /** The counts to write now: those of torrents with a completion since the last call. */
+  collect(tracker: Tracker): CountChanges {
+    const changes: CountChanges = { upserts: [], deletes: [] };
     for (const infoHash of this.#dirty) {
-      const swarm = tracker.swarm(infoHash);
-      // A swarm gone since (swept, or dropped on reload) is left for the next full save.
-      if (swarm !== undefined) changes.upserts.push([infoHash, swarm.downloaded]);
+      // Through scrape, which also answers a count kept after its swarm was swept in open mode;
+      // a torrent dropped on reload answers nothing and is left out.
+      const downloaded = tracker.scrape([infoHash])[0]?.downloaded ?? 0;
+      if (downloaded > 0) changes.upserts.push([infoHash, downloaded]);
     }
     this.#dirty = new Set();
     return changes;
@@ -239,6 +201,5 @@ export class CountJournal {
    */
   failed(changes: CountChanges): void {
     for (const [infoHash] of changes.upserts) this.#dirty.add(infoHash);
-    for (const infoHash of changes.deletes) this.#retryDeletes.push(infoHash);
   }
 }

@@ -85,13 +85,16 @@ export interface StatsRecorder {
   recordFailure(protocol: Transport, reason: FailureReason, durationMs: number | null): void;
 }
 
-/** A recorder that records nothing and times nothing (for benchmarks and tests). */
-export const NO_STATS: StatsRecorder = {
+/**
+ * A recorder that records nothing and times nothing (for benchmarks and tests). Frozen: one object
+ * is shared by every handler built without counters.
+ */
+export const NO_STATS: StatsRecorder = Object.freeze({
   shouldTime: () => false,
   recordAnnounce() {},
   recordScrape() {},
   recordFailure() {},
-};
+});
 
 /** The failure reason of an error a request handler caught: its refusal class, or `internal`. */
 export function failureReasonOf(error: unknown): FailureReason {

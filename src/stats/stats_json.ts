@@ -1,6 +1,6 @@
 /**
  * /stats.json: the data of the /stats page as JSON, a pure function of a {@linkcode StatsSnapshot}.
- * The shape is documented in the README (Endpoints) and its keys are stable: every key is present
+ * The shape is documented in `docs/stats-api.md` and its keys are stable: every key is present
  * in every reply (`null` where a value is unknown or hidden), snake_case, hashes in lowercase hex,
  * times as ISO 8601 UTC strings, series oldest first.
  *

@@ -64,16 +64,19 @@ export function createStatsRoutes(deps: StatsRoutesDeps): StatsRoutes {
 
   function stats(url: string, connection: Uint8Array, format: "html" | "json"): Response {
     const params = parseQuery(rawQueryOf(url));
-    if (params === null) return new Response("malformed query\n", { status: 400 });
+    if (params === null) return badRequest(format, "malformed query");
     const filter = params.find((param) => param.key === "info_hash")?.value ?? null;
-    const infoHash: ByteString | null = filter !== null && filter.length === 20 ? filter : null;
+    // Caps and the pager follow the parsed hash, never the raw text: an empty or short value
+    // once lifted the peer cap of every torrent on the page (issue 14).
+    if (filter !== null && filter.length !== 20) return badRequest(format, BAD_INFO_HASH_MESSAGE);
+    const infoHash: ByteString | null = filter;
     const pageText = params.find((param) => param.key === "page")?.value ?? "";
     const at = now();
     const snapshot = takeStatsSnapshot(tracker, {
       infoHash,
       now: at,
       page: /^[0-9]{1,9}$/.test(pageText) ? Number(pageText) : 1,
-      maxPeers: filter === null ? PEERS_PER_TORRENT.listed : PEERS_PER_TORRENT.alone,
+      maxPeers: infoHash === null ? PEERS_PER_TORRENT.listed : PEERS_PER_TORRENT.alone,
       hidePeerAddresses: settings.hidePeers,
       counters,
       history: history ?? undefined,
@@ -85,7 +88,7 @@ export function createStatsRoutes(deps: StatsRoutesDeps): StatsRoutes {
     if (format === "json") {
       return new Response(renderStatsJson(snapshot, { version }), { headers: JSON_HEADERS });
     }
-    const html = renderStatsPage(snapshot, { version, filtered: filter !== null });
+    const html = renderStatsPage(snapshot, { version, filtered: infoHash !== null });
     return new Response(html, { headers: HTML_HEADERS });
   }
 
@@ -110,6 +113,20 @@ export function createStatsRoutes(deps: StatsRoutesDeps): StatsRoutes {
         return null;
     }
   };
+}
+
+/** The message a malformed `info_hash` filter is answered with. */
+export const BAD_INFO_HASH_MESSAGE = "info_hash must be 20 percent-encoded bytes";
+
+/** A 400 in the endpoint's own format, so a script reading `/stats.json` still gets JSON. */
+function badRequest(format: "html" | "json", message: string): Response {
+  if (format === "json") {
+    return new Response(JSON.stringify({ error: message }), { status: 400, headers: JSON_HEADERS });
+  }
+  return new Response(`${message}\n`, {
+    status: 400,
+    headers: { ...NO_STORE, "content-type": "text/plain; charset=utf-8" },
+  });
 }
 
 function notFound(): Response {

@@ -222,7 +222,7 @@ export function trackerTail(tracker: RunningProcess, count = 30): string {
   return `nobrake (pid ${tracker.pid}), last log lines but scrapes:\n${shown.join("\n")}`;
 }
 
-/** The parts of `/stats.json` these tests read (the README documents the whole shape). */
+/** The parts of `/stats.json` these tests read (`docs/stats-api.md` documents the whole shape). */
 export interface StatsJson {
   totals: { peers: number; peers_http: number; peers_udp: number };
   requests: {

@@ -31,6 +31,8 @@ export interface TestServerOptions {
   allowedTorrents?: number;
   /** The host clients use to reach the server. @default "127.0.0.1" */
   connectHost?: string;
+  /** The tracker's clock, milliseconds since the epoch. @default Date.now */
+  now?: () => number;
 }
 
 /** Starts a tracker; the caller must `close()` it. */
@@ -57,7 +59,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     "test config",
   );
   const logger = createMemoryLogger();
-  const server = await startTrackerServer(config, { logger });
+  const server = await startTrackerServer(config, { logger, now: options.now });
   const host = options.connectHost ?? "127.0.0.1";
   const baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${server.httpAddress.port}`;
   return {

@@ -17,13 +17,27 @@ export class TrackerProcess {
 
   /**
    * `fileLimit` caps the process's open file descriptors (`ulimit -n`, through `bash`; Linux).
+   * `netns` runs it in that network namespace (`ip netns exec`, which execs in place, so signals
+   * still reach the tracker itself; needs root).
    */
-  constructor(args: string[], options: { cwd?: string; fileLimit?: number } = {}) {
+  constructor(
+    args: string[],
+    options: { cwd?: string; fileLimit?: number; netns?: string } = {},
+  ) {
     const deno = [Deno.execPath(), "run", "--allow-net", "--allow-read", "--allow-write", MAIN];
+    const inNamespace = options.netns === undefined ? [] : ["ip", "netns", "exec", options.netns];
     const [program, ...programArgs] = options.fileLimit === undefined
-      ? [...deno, ...args]
+      ? [...inNamespace, ...deno, ...args]
       // `exec` keeps the pid, so signals reach the tracker itself.
-      : ["bash", "-c", `ulimit -n ${options.fileLimit} && exec "$@"`, "bash", ...deno, ...args];
+      : [
+        ...inNamespace,
+        "bash",
+        "-c",
+        `ulimit -n ${options.fileLimit} && exec "$@"`,
+        "bash",
+        ...deno,
+        ...args,
+      ];
     const child = new Deno.Command(program, {
       args: programArgs,
       cwd: options.cwd,

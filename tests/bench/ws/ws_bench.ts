@@ -3,7 +3,8 @@
  *
  * - `relay`: announces with offers relayed per second, and the server's CPU per announce, NoBrake
  *   against webtorrent's `bittorrent-tracker` on the same load (`ws_load_client.ts`: sockets each
- *   keeping one announce with `--offers` offers in flight, every offer relayed to another peer).
+ *   keeping one announce with `--offers` offers in flight, every offer relayed to another peer),
+ *   and a floor: a bare Deno WebSocket server sending the same messages without any tracker work.
  * - `memory`: the server's RSS growth per open WebSocket peer, from a few sockets to `--sockets`
  *   (10,000 by default) idle sockets that each joined a swarm; both servers, and a bare
  *   `Deno.upgradeWebSocket` server as the floor of what a socket costs in Deno.
@@ -129,17 +130,29 @@ async function startBittorrentTracker(options: Options): Promise<WsServer> {
 
 /**
  * The floor: a bare `Deno.serve` with `Deno.upgradeWebSocket` (the same idle timeout as NoBrake)
- * that answers every message with one fixed reply: what Deno's WebSocket server costs by itself.
+ * that answers every message with one fixed reply and, like a relay, sends one fixed offer of the
+ * load's size to each of `offers` other sockets: what Deno's WebSocket server costs by itself,
+ * with no parsing, no swarm and no JSON written.
  */
-async function startDenoFloor(): Promise<WsServer> {
+async function startDenoFloor(offers: number): Promise<WsServer> {
   const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "nobrake_bench_ws_floor_" });
   const script = join(dir, "floor.ts");
   await Deno.writeTextFile(
     script,
-    `Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen: () => {} }, (request) => {\n` +
+    `const offer = JSON.stringify({ action: "announce", offer: { sdp: "x".repeat(560) } });\n` +
+      "const open = [];\n" +
+      `Deno.serve({ hostname: "127.0.0.1", port: ${port}, onListen: () => {} }, (request) => {\n` +
       "  const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: 60 });\n" +
-      `  socket.onmessage = () => socket.send('{"action":"announce","interval":120}');\n` +
+      "  socket.onopen = () => open.push(socket);\n" +
+      "  socket.onmessage = (event) => {\n" +
+      `    socket.send('{"action":"announce","interval":120,"complete":0,"incomplete":10}');\n` +
+      "    if (event.data.length < 1000) return;\n" +
+      `    for (let i = 0; i < ${offers}; i++) {\n` +
+      "      const other = open[Math.floor(Math.random() * open.length)];\n" +
+      "      if (other !== socket && other.readyState === 1) other.send(offer);\n" +
+      "    }\n" +
+      "  };\n" +
       "  return response;\n});\n",
   );
   const child = new Deno.Command("taskset", {
@@ -356,11 +369,14 @@ out(
 
 if (options.phases.has("relay")) {
   // Rounds alternate the servers, so a disturbance of the shared machine hits both alike.
-  const rows: RelayRow[][] = [[], []];
+  const rows: RelayRow[][] = [[], [], []];
+  const starts = [
+    () => startNoBrake(),
+    () => startBittorrentTracker(options),
+    () => startDenoFloor(options.offers),
+  ];
   for (let round = 0; round < options.repeat; round++) {
-    for (
-      const [i, start] of [() => startNoBrake(), () => startBittorrentTracker(options)].entries()
-    ) {
+    for (const [i, start] of starts.entries()) {
       const server = await start();
       try {
         rows[i]!.push(await relayPhase(server, options));
@@ -406,7 +422,12 @@ if (options.phases.has("relay")) {
       String(row.errors),
     ]);
   }
-  const [ours, theirs] = medians;
+  const [ours, theirs, floor] = medians;
+  out(
+    `NoBrake's CPU per announce is ${
+      (ours!.cpuMicrosPerAnnounce / floor!.cpuMicrosPerAnnounce).toFixed(2)
+    }× the floor's (Deno's WebSocket sends and reads alone)`,
+  );
   out(
     `NoBrake / bittorrent-tracker: throughput ${
       (ours!.announcesPerSecond / theirs!.announcesPerSecond).toFixed(2)
@@ -429,7 +450,7 @@ if (options.phases.has("memory")) {
   out("| --- | --- | --- | --- |");
   const starts = [
     () => startNoBrake(),
-    () => startDenoFloor(),
+    () => startDenoFloor(options.offers),
     () => startBittorrentTracker(options),
   ];
   for (const start of starts) {

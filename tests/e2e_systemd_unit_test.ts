@@ -2,7 +2,7 @@
  * The systemd unit in README.md ("Deploy"): the fenced block right after `<!-- systemd-unit -->`.
  * Its directives are checked here as text, and the whole unit with `systemd-analyze verify` where
  * that tool exists (Debian package `systemd`); elsewhere that test is ignored and prints a
- * `SKIP systemd_unit_test:` line.
+ * `SKIP e2e_systemd_unit_test:` line.
  *
  * @module
  */
@@ -117,7 +117,7 @@ async function verify(dir: string, unit: string): Promise<string[]> {
 
 const MISSING = await systemdAnalyzeMissing();
 if (MISSING !== null) {
-  Deno.stdout.writeSync(new TextEncoder().encode(`SKIP systemd_unit_test: ${MISSING}\n`));
+  Deno.stdout.writeSync(new TextEncoder().encode(`SKIP e2e_systemd_unit_test: ${MISSING}\n`));
 }
 
 Deno.test({

@@ -4,7 +4,7 @@
  * `nginx-light` or `nginx`) in front of a real tracker. With nginx's address in `trusted_proxies`
  * the peer is listed under the client's address, a forged `X-Forwarded-For` changes nothing, and a
  * binary `info_hash` arrives byte for byte; without it, the peer is listed under nginx's address.
- * Where nginx is missing the tests are ignored and a `SKIP nginx_proxy_test:` line says so.
+ * Where nginx is missing the tests are ignored and a `SKIP e2e_nginx_proxy_test:` line says so.
  *
  * nginx connects to the tracker from 127.0.0.2 (`proxy_bind`), so that the client (127.0.0.1) and
  * the proxy have different addresses on one machine.
@@ -49,7 +49,7 @@ const NGINX = await findNginx();
 if (NGINX === null) {
   Deno.stdout.writeSync(
     new TextEncoder().encode(
-      "SKIP nginx_proxy_test: nginx not found (apt-get install nginx-light)\n",
+      "SKIP e2e_nginx_proxy_test: nginx not found (apt-get install nginx-light)\n",
     ),
   );
 }
