@@ -30,6 +30,7 @@ import type { Logger } from "./runtime/logger.ts";
 import { StateKeeper } from "./state/state_keeper.ts";
 import { WsSwarms } from "./core/ws_swarms.ts";
 import { startWebSocketTracker } from "./server/websocket.ts";
+import type { TrackerSocket } from "./ws/ws_tracker.ts";
 
 /** A running tracker. */
 export interface TrackerServer {
@@ -38,7 +39,7 @@ export interface TrackerServer {
   /** The bound UDP address, or `null` when the config turned UDP off. */
   readonly udpAddress: Deno.NetAddr | null;
   /** The WebSocket tracker's swarms, or `null` when the config turned it off. */
-  readonly webSockets: WsSwarms<WebSocket> | null;
+  readonly webSockets: WsSwarms<TrackerSocket> | null;
   /** The core, for tests and stats. */
   readonly tracker: Tracker;
   /** The stats event sink every transport records its requests in. */
@@ -90,7 +91,7 @@ export async function startTrackerServer(
   });
   // Built before the tracker, whose scrape adds their counts; they read its allowlist per call.
   const webSockets = config.websocket
-    ? new WsSwarms<WebSocket>({
+    ? new WsSwarms<TrackerSocket>({
       allowlist: () => tracker.allowlist,
       expirySeconds: config.expiry,
       maxTorrents: config.max_torrents,
@@ -113,6 +114,9 @@ export async function startTrackerServer(
   const rateLimiter = config.rate_limit === 0 ? null : new RateLimiter({
     perMinute: config.rate_limit,
   });
+  const trustedProxies = config.trusted_proxies.length === 0
+    ? null
+    : CidrSet.parse(config.trusted_proxies);
   const webSocket = webSockets === null ? null : startWebSocketTracker(config, {
     tracker,
     swarms: webSockets,
@@ -122,19 +126,17 @@ export async function startTrackerServer(
     passkeys: () => access.passkeys,
     shuttingDown: () => stopping,
     rateLimiter,
+    trustedProxies,
   });
   const handler = createHttpHandler({
-    // Deno.upgradeWebSocket needs Deno.serve's requests; HTTPS runs on node:https (listener.ts).
-    webSocket: access.certificate === null ? webSocket?.upgrade : null,
+    webSocket: webSocket?.upgrade,
     tracker,
     logger,
     now,
     version: VERSION,
     counters,
     history,
-    trustedProxies: config.trusted_proxies.length === 0
-      ? undefined
-      : CidrSet.parse(config.trusted_proxies),
+    trustedProxies: trustedProxies ?? undefined,
     passkeys: () => access.passkeys,
     shuttingDown: () => stopping,
     rateLimiter,
@@ -161,6 +163,8 @@ export async function startTrackerServer(
       handler,
       onError: (error) => logger.log("error", `HTTPS request failed: ${messageOf(error)}`),
       onAcceptTrouble: (message) => logger.log("error", `HTTP listener ${message}`),
+      // HTTPS runs on node:https, whose upgrades Deno.upgradeWebSocket cannot take (listener.ts).
+      onUpgrade: webSocket?.nodeUpgrade,
     });
   } catch (error) {
     webSocket?.stop();

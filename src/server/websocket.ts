@@ -13,7 +13,13 @@ import type { Tracker } from "../core/tracker.ts";
 import type { WsSwarms } from "../core/ws_swarms.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { StatsCounters } from "../stats/stats_counters.ts";
-import { createWsTracker, type WsTracker } from "../ws/ws_tracker.ts";
+import { createWsTracker, type TrackerSocket, type WsTracker } from "../ws/ws_tracker.ts";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { CidrSet } from "../protocol/cidr.ts";
+import { parseIp } from "../protocol/ip_address.ts";
+import { passkeyFromQuery, splitPasskeyPath } from "../protocol/passkey.ts";
+import { clientAddress } from "../http/client_address.ts";
 
 /**
  * The longest announce interval told to WebSocket clients, in seconds. Peers meet only when one
@@ -29,18 +35,22 @@ const SWEEP_SLICE = 5_000;
 /** What the WebSocket tracker shares with the rest of the tracker. */
 export interface WebSocketShared {
   tracker: Tracker;
-  swarms: WsSwarms<WebSocket>;
+  swarms: WsSwarms<TrackerSocket>;
   counters: StatsCounters;
   logger: Logger;
   now: () => number;
   passkeys: () => Passkeys | null;
   shuttingDown: () => boolean;
   rateLimiter: RateLimiter | null;
+  /** Reverse proxies whose `X-Forwarded-For`/`X-Real-IP` name the client, or `null`. */
+  trustedProxies: CidrSet | null;
 }
 
 /** The running WebSocket tracker. */
 export interface RunningWebSocketTracker {
   upgrade: WsTracker["upgrade"];
+  /** Takes an upgrade request from the `node:https` listener (`wss://`), raw socket and all. */
+  nodeUpgrade(request: IncomingMessage, socket: Duplex, head: Uint8Array): void;
   transport: WsTracker;
   stop(): void;
 }
@@ -74,10 +84,38 @@ export function startWebSocketTracker(
   }, TIMER_SECONDS * 1000);
   return {
     upgrade: transport.upgrade,
+    nodeUpgrade(request, socket, head) {
+      const url = request.url ?? "/";
+      const question = url.indexOf("?");
+      let path = question === -1 ? url : url.slice(0, question);
+      let key: string | null = null;
+      if (shared.passkeys() !== null) {
+        const split = splitPasskeyPath(path);
+        path = split.path;
+        key = split.key ?? (question === -1 ? null : passkeyFromQuery(url.slice(question + 1)));
+      }
+      const peer = parseIp((socket as Duplex & { remoteAddress?: string }).remoteAddress ?? "");
+      if (path !== "/announce" || peer === null) {
+        socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        return;
+      }
+      const trusted = shared.trustedProxies;
+      const headers = { get: (name: string) => headerOf(request, name) };
+      const address = trusted === null ? peer : clientAddress(peer, headers, trusted);
+      const unlimited = trusted?.contains(address) ?? false;
+      transport.upgradeNode(request, socket, head, { address, key, unlimited });
+    },
     transport,
     stop() {
       clearInterval(timer);
       transport.closeAll();
     },
   };
+}
+
+/** One request header as a string (the first, when repeated), or `null`. */
+function headerOf(request: IncomingMessage, name: string): string | null {
+  const value = request.headers[name.toLowerCase()];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value[0] ?? null : value;
 }

@@ -30,6 +30,9 @@ import {
   encodeWsScrapeReply,
 } from "../protocol/ws_reply.ts";
 import type { Logger } from "../runtime/logger.ts";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { acceptNodeUpgrade } from "./node_websocket.ts";
 import { failureReasonOf, NO_STATS, type StatsRecorder } from "../stats/stats_counters.ts";
 
 /** Characters of the largest message read; a longer one closes the socket (code 1009). */
@@ -38,6 +41,8 @@ export const MAX_MESSAGE_CHARS = 64 * 1024;
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Refused messages one socket may send before it is closed (code 1008). */
 export const MAX_CLIENT_ERRORS = 50;
+/** `readyState` of an open socket (as `WebSocket.OPEN`). */
+const OPEN = 1;
 /** Seconds a client that reached a stopping tracker is asked to wait (BEP 31). */
 const RETRY_WHEN_SHUTTING_DOWN = 60;
 
@@ -55,11 +60,22 @@ export interface WsSettings {
   logAnnounces?: boolean;
 }
 
+/**
+ * What the transport uses of a socket: Deno's `WebSocket` (plain HTTP) and `NodeWebSocket` (the
+ * HTTPS listener) both have it.
+ */
+export interface TrackerSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+}
+
 /** What the transport needs. */
 export interface WsTrackerDeps {
   /** For scrape counts (HTTP, UDP and WebSocket peers together). */
   tracker: Tracker;
-  swarms: WsSwarms<WebSocket>;
+  swarms: WsSwarms<TrackerSocket>;
   settings: WsSettings;
   logger: Logger;
   /** Milliseconds since the epoch. @default Date.now */
@@ -88,6 +104,11 @@ export interface WsClient {
 export interface WsTracker {
   /** Accepts a WebSocket upgrade of `/announce`, or answers why not. */
   upgrade(request: Request, client: WsClient): Response;
+  /**
+   * The same for an upgrade the `node:https` listener hands over with its raw socket (`wss://`):
+   * answers the handshake on the socket itself, or refuses with an HTTP status and closes it.
+   */
+  upgradeNode(request: IncomingMessage, socket: Duplex, head: Uint8Array, client: WsClient): void;
   /** Open sockets. */
   readonly openCount: number;
   /** Closes sockets that sent nothing for `silentCloseSeconds`; returns how many. */
@@ -98,8 +119,8 @@ export interface WsTracker {
 
 /** One accepted socket. */
 interface Session {
-  socket: WebSocket;
-  connection: WsConnection<WebSocket>;
+  socket: TrackerSocket;
+  connection: WsConnection<TrackerSocket>;
   client: WsClient;
   /** Milliseconds since the epoch of the last message. */
   lastMessageAt: number;
@@ -226,31 +247,59 @@ export function createWsTracker(deps: WsTrackerDeps): WsTracker {
     swarms.leave(session.connection);
   }
 
+  /** Why an upgrade is refused before any socket exists, or `null` to accept it. */
+  function refusal(client: WsClient): { status: number; message: string } | null {
+    if (shuttingDown()) return { status: 503, message: "tracker is shutting down" };
+    try {
+      requirePasskey(passkeys(), client.key);
+    } catch (error) {
+      if (error instanceof ClientError) return { status: 403, message: error.message };
+      throw error;
+    }
+    return null;
+  }
+
+  function open(socket: TrackerSocket, client: WsClient): Session {
+    const session: Session = {
+      socket,
+      connection: new WsConnection(socket),
+      client,
+      lastMessageAt: now(),
+      clientErrors: 0,
+    };
+    sessions.add(session);
+    return session;
+  }
+
+  const pingSeconds = settings.pingSeconds ?? 60;
   return {
     upgrade(request, client) {
-      try {
-        if (shuttingDown()) return refuse(503, "tracker is shutting down");
-        requirePasskey(passkeys(), client.key);
-      } catch (error) {
-        if (error instanceof ClientError) return refuse(403, error.message);
-        throw error;
-      }
-      const { socket, response } = Deno.upgradeWebSocket(request, {
-        idleTimeout: settings.pingSeconds ?? 60,
-      });
-      const session: Session = {
-        socket,
-        connection: new WsConnection(socket),
-        client,
-        lastMessageAt: now(),
-        clientErrors: 0,
-      };
-      sessions.add(session);
+      const refused = refusal(client);
+      if (refused !== null) return new Response(`${refused.message}\n`, { status: refused.status });
+      const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: pingSeconds });
+      const session = open(socket, client);
       socket.onmessage = (event) => onMessage(session, event.data);
       socket.onclose = () => forget(session);
       // An error event is followed by a close event; nothing to do here but not to throw.
       socket.onerror = () => {};
       return response;
+    },
+    upgradeNode(request, socket, head, client) {
+      const refused = refusal(client);
+      if (refused !== null) {
+        socket.end(
+          `HTTP/1.1 ${refused.status} Refused\r\nconnection: close\r\ncontent-type: text/plain\r\n` +
+            `content-length: ${refused.message.length + 1}\r\n\r\n${refused.message}\n`,
+        );
+        return;
+      }
+      let session: Session | null = null;
+      const accepted = acceptNodeUpgrade(request, socket, head, {
+        onText: (text) => session !== null && onMessage(session, text),
+        onBinary: () => session !== null && onMessage(session, new Uint8Array(0)),
+        onClose: () => session !== null && forget(session),
+      }, { maxMessageBytes: MAX_MESSAGE_CHARS * 3, pingSeconds });
+      if (accepted !== null) session = open(accepted, client);
     },
     get openCount() {
       return sessions.size;
@@ -272,13 +321,9 @@ export function createWsTracker(deps: WsTrackerDeps): WsTracker {
 }
 
 /** Sends when the socket is open and not backed up; a slow reader misses offers, not memory. */
-function send(socket: WebSocket, text: string): void {
-  if (socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+function send(socket: TrackerSocket, text: string): void {
+  if (socket.readyState !== OPEN || socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
   socket.send(text);
-}
-
-function refuse(status: number, message: string): Response {
-  return new Response(`${message}\n`, { status });
 }
 
 function elapsedSince(started: number): number | null {
