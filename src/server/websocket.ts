@@ -7,12 +7,8 @@
  * @module
  */
 import type { Config } from "../config.ts";
-import type { Passkeys } from "../core/passkeys.ts";
-import type { RateLimiter } from "../core/rate_limiter.ts";
-import type { Tracker } from "../core/tracker.ts";
+import type { TransportDeps } from "../transport/transport_deps.ts";
 import type { WsSwarms } from "../core/ws_swarms.ts";
-import type { Logger } from "../runtime/logger.ts";
-import type { StatsCounters } from "../stats/stats_counters.ts";
 import { createWsTracker, type TrackerSocket, type WsTracker } from "../ws/ws_tracker.ts";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -32,16 +28,9 @@ const TIMER_SECONDS = 15;
 /** Peers examined per sweep slice (as the tracker's sweep). */
 const SWEEP_SLICE = 5_000;
 
-/** What the WebSocket tracker shares with the rest of the tracker. */
-export interface WebSocketShared {
-  tracker: Tracker;
+/** What the WebSocket tracker shares with the other transports, and its own swarms. */
+export interface WebSocketShared extends TransportDeps {
   swarms: WsSwarms<TrackerSocket>;
-  counters: StatsCounters;
-  logger: Logger;
-  now: () => number;
-  passkeys: () => Passkeys | null;
-  shuttingDown: () => boolean;
-  rateLimiter: RateLimiter | null;
   /** Reverse proxies whose `X-Forwarded-For`/`X-Real-IP` name the client, or `null`. */
   trustedProxies: CidrSet | null;
 }
@@ -61,15 +50,10 @@ export function startWebSocketTracker(
   shared: WebSocketShared,
 ): RunningWebSocketTracker {
   const interval = Math.min(config.interval, WS_MAX_INTERVAL);
+  const now = shared.now ?? Date.now;
+  const passkeys = shared.passkeys ?? (() => null);
   const transport = createWsTracker({
-    tracker: shared.tracker,
-    swarms: shared.swarms,
-    logger: shared.logger,
-    now: shared.now,
-    recorder: shared.counters,
-    passkeys: shared.passkeys,
-    shuttingDown: shared.shuttingDown,
-    rateLimiter: shared.rateLimiter,
+    ...shared,
     settings: {
       interval,
       // A client that missed three announces in a row is gone, whatever its socket says.
@@ -80,7 +64,7 @@ export function startWebSocketTracker(
   const timer = setInterval(() => {
     transport.closeSilent();
     // One slice per tick: a long pass over many swarms spreads over several ticks.
-    shared.swarms.sweep(shared.now(), SWEEP_SLICE);
+    shared.swarms.sweep(now(), SWEEP_SLICE);
   }, TIMER_SECONDS * 1000);
   return {
     upgrade: transport.upgrade,
@@ -89,7 +73,7 @@ export function startWebSocketTracker(
       const question = url.indexOf("?");
       let path = question === -1 ? url : url.slice(0, question);
       let key: string | null = null;
-      if (shared.passkeys() !== null) {
+      if (passkeys() !== null) {
         const split = splitPasskeyPath(path);
         path = split.path;
         key = split.key ?? (question === -1 ? null : passkeyFromQuery(url.slice(question + 1)));
@@ -102,8 +86,7 @@ export function startWebSocketTracker(
       const trusted = shared.trustedProxies;
       const headers = { get: (name: string) => headerOf(request, name) };
       const address = trusted === null ? peer : clientAddress(peer, headers, trusted);
-      const unlimited = trusted?.contains(address) ?? false;
-      transport.upgradeNode(request, socket, head, { address, key, unlimited });
+      transport.upgradeNode(request, socket, head, { address, key });
     },
     transport,
     stop() {

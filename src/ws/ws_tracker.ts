@@ -15,12 +15,10 @@
  * @module
  */
 import { ClientError } from "../protocol/client_error.ts";
-import type { Passkeys } from "../core/passkeys.ts";
 import { requirePasskey } from "../core/passkeys.ts";
-import type { RateLimiter } from "../core/rate_limiter.ts";
-import type { Tracker } from "../core/tracker.ts";
 import { WsConnection, type WsSwarms } from "../core/ws_swarms.ts";
 import { messageOf } from "../protocol/error_message.ts";
+import { formatIp } from "../protocol/ip_address.ts";
 import { parseWsRequest, type WsAnnounce, type WsScrape } from "../protocol/ws_request.ts";
 import {
   encodeWsAnnounceReply,
@@ -29,11 +27,14 @@ import {
   encodeWsOffer,
   encodeWsScrapeReply,
 } from "../protocol/ws_reply.ts";
-import type { Logger } from "../runtime/logger.ts";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { acceptNodeUpgrade } from "./node_websocket.ts";
-import { failureReasonOf, NO_STATS, type StatsRecorder } from "../stats/stats_counters.ts";
+import { failureReasonOf, NO_STATS } from "../stats/stats_counters.ts";
+import type { CidrSet } from "../protocol/cidr.ts";
+import { createAdmission } from "../transport/admission.ts";
+import { logRefusal } from "../transport/client_log.ts";
+import type { TransportDeps } from "../transport/transport_deps.ts";
 
 /** Characters of the largest message read; a longer one closes the socket (code 1009). */
 export const MAX_MESSAGE_CHARS = 64 * 1024;
@@ -43,8 +44,6 @@ export const MAX_BUFFERED_BYTES = 1024 * 1024;
 export const MAX_CLIENT_ERRORS = 50;
 /** `readyState` of an open socket (as `WebSocket.OPEN`). */
 const OPEN = 1;
-/** Seconds a client that reached a stopping tracker is asked to wait (BEP 31). */
-const RETRY_WHEN_SHUTTING_DOWN = 60;
 
 /** The settings the WebSocket transport reads. */
 export interface WsSettings {
@@ -71,23 +70,18 @@ export interface TrackerSocket {
   close(code?: number, reason?: string): void;
 }
 
-/** What the transport needs. */
-export interface WsTrackerDeps {
-  /** For scrape counts (HTTP, UDP and WebSocket peers together). */
-  tracker: Tracker;
+/**
+ * What the transport needs: the transports' common deps (`tracker` for scrape counts of every
+ * kind of peer), its own swarms and settings.
+ */
+export interface WsTrackerDeps extends Omit<TransportDeps, "settings"> {
   swarms: WsSwarms<TrackerSocket>;
   settings: WsSettings;
-  logger: Logger;
-  /** Milliseconds since the epoch. @default Date.now */
-  now?: () => number;
-  /** @default NO_STATS */
-  recorder?: StatsRecorder;
-  /** The passkey list in force. @default () => null */
-  passkeys?: () => Passkeys | null;
-  /** True once the tracker is stopping. @default () => false */
-  shuttingDown?: () => boolean;
-  /** The per-address limit shared with HTTP and UDP. @default no limit */
-  rateLimiter?: RateLimiter | null;
+  /**
+   * Reverse proxies: a client address that is one of them named no client (the proxy itself),
+   * which is not rate limited. @default none
+   */
+  trustedProxies?: CidrSet | null;
 }
 
 /** Where an upgrade request came from, as the HTTP handler worked it out. */
@@ -96,8 +90,6 @@ export interface WsClient {
   address: Uint8Array;
   /** The passkey of the path or query, `null` when none. */
   key: string | null;
-  /** True when the address is a trusted proxy's own (it is not rate limited). */
-  unlimited?: boolean;
 }
 
 /** The running transport. */
@@ -134,25 +126,17 @@ export function createWsTracker(deps: WsTrackerDeps): WsTracker {
   const recorder = deps.recorder ?? NO_STATS;
   const passkeys = deps.passkeys ?? (() => null);
   const shuttingDown = deps.shuttingDown ?? (() => false);
-  const rateLimiter = deps.rateLimiter ?? null;
+  const admission = createAdmission({ ...deps, now });
   const limits = { maxOffers: settings.maxOffers ?? 10 };
   const sessions = new Set<Session>();
-
-  const admit = (session: Session) => {
-    if (shuttingDown()) {
-      throw new ClientError("tracker is shutting down", {
-        retryIn: RETRY_WHEN_SHUTTING_DOWN,
-        reason: "full",
-      });
-    }
-    if (rateLimiter !== null && session.client.unlimited !== true) {
-      rateLimiter.admit(session.client.address, now());
-    }
-  };
+  /** Stopping, the rate limit and the passkey, as over HTTP, for each announce and scrape. */
+  const admit = (session: Session) => admission.admit(session.client.address, session.client.key);
 
   function announce(session: Session, request: WsAnnounce): void {
     const at = now();
     if (request.answer !== null) {
+      // Not admitted as an announce (it answers one); the key must still be on the list.
+      requirePasskey(passkeys(), session.client.key);
       const delivery = swarms.answer(session.connection, request, at);
       if (delivery !== null) {
         send(
@@ -204,12 +188,10 @@ export function createWsTracker(deps: WsTrackerDeps): WsTracker {
     try {
       request = parseWsRequest(data, limits);
       if (request.action === "announce") {
-        requirePasskey(passkeys(), session.client.key);
         announce(session, request);
         // An answer is part of the offer's exchange, not an announce of its own.
         if (request.answer === null) recorder.recordAnnounce("websocket", elapsedSince(started));
       } else {
-        requirePasskey(passkeys(), session.client.key);
         scrape(session, request);
         recorder.recordScrape("websocket", elapsedSince(started));
       }
@@ -218,7 +200,11 @@ export function createWsTracker(deps: WsTrackerDeps): WsTracker {
       const action = request?.action ?? "announce";
       const infoHash = request?.action === "announce" ? request.infoHash : null;
       if (error instanceof ClientError) {
-        if (logger.debugEnabled) logger.log("debug", `refused websocket: ${error.message}`);
+        logRefusal(logger, {
+          transport: "websocket",
+          from: formatIp(session.client.address),
+          error,
+        });
         send(
           session.socket,
           encodeWsFailure(error.message, { action, infoHash, retryIn: error.retryIn }),
