@@ -44,7 +44,7 @@ async function main(args: string[]): Promise<void> {
       onWarning: (message) =>
         Deno.stderr.writeSync(new TextEncoder().encode(`nobrake: ${message}\n`)),
     });
-    logger = createLogger({ path: config.logfile });
+    logger = createLogger({ path: config.logfile, level: config.log_level });
     const server = await startTrackerServer(config, { logger });
     const activeLogger = logger;
     let stopping = false;

@@ -8,204 +8,208 @@
  * `pidfile`) are accepted and reported as ignored rather than rejected. Any other unknown key is an
  * error, so a typo never silently falls back to a default.
  *
+ * Every key is written once, in the `KEYS` table (its reader, default and doc line, or why it is
+ * obsolete); the `Config` type, `DEFAULT_CONFIG`, the checks and the unknown-key suggestions are
+ * derived from it. The README's configuration table lists the same keys (a test checks it).
+ *
  * @module
  */
 import { isAbsolute, join } from "node:path";
 import { parseCidr } from "./protocol/cidr.ts";
+import {
+  addressList,
+  flag,
+  integer,
+  key,
+  type KeySpec,
+  nonEmptyString,
+  obsolete,
+  oneOf,
+  orNull,
+  requiredKey,
+} from "./config_readers.ts";
 
 /**
- * A checked configuration. Keys are spelled as in the JSON file, so the file, this type and the
- * README all use one name per setting.
+ * Every key the config file may hold, in `tracker.json`'s order: the one source of the `Config`
+ * type, the defaults, the checks and the unknown-key suggestions. Keys are spelled as in the JSON
+ * file, so the file, the type and the README all use one name per setting.
  */
-export interface Config {
-  /**
-   * Address to bind; `null` binds all interfaces.
-   * @default null
-   */
-  readonly ip: string | null;
-  /** TCP port to listen on (required, 0..65535); 0 picks a free port, as tests do. */
-  readonly port: number;
-  /**
-   * `"AF_INET6"` listens on IPv6 (dual stack); any other string means IPv4, as in the original.
-   * @default "AF_INET"
-   */
-  readonly family: string;
-  /**
-   * Serves the UDP tracker protocol (BEP 15) next to HTTP, on the same swarms and the same address
-   * as HTTP (`ip`, `family`).
-   * @default true
-   */
-  readonly udp: boolean;
-  /**
-   * UDP port (0..65535); `null` means the same port number as HTTP (or a free one of its own when
-   * `port` is 0); 0 picks a free port, as tests do.
-   * @default null
-   */
-  readonly udp_port: number | null;
-  /**
-   * Serve the WebSocket (WebTorrent) tracker at `ws://host:port/announce` on the HTTP listener
-   * (`wss://` with HTTPS).
-   * @default true
-   */
-  readonly websocket: boolean;
-  /** Directory holding the allowed `.torrent` files, or `"*"` for open mode (required). */
-  readonly allowed: string;
-  /** Seconds a client is told to wait between announces (required, positive). */
-  readonly interval: number;
-  /** Seconds without an announce after which a peer is dropped (required, positive). */
-  readonly expiry: number;
-  /**
-   * File to append log lines to; `null` logs to stderr.
-   * @default null
-   */
-  readonly logfile: string | null;
-  /**
-   * Disables `/scrape`. The file may say 0/1 or true/false.
-   * @default false
-   */
-  readonly noscrape: boolean;
-  /**
-   * Disables `/stats` and `/stats.json`. The file may say 0/1 or true/false.
-   * @default false
-   */
-  readonly nostats: boolean;
-  /**
-   * Disables `/metrics` (Prometheus). The file may say 0/1 or true/false.
-   * @default false
-   */
-  readonly nometrics: boolean;
-  /**
-   * Leaves peer addresses out of `/stats` and `/stats.json`, for the peers' privacy.
-   * @default false
-   */
-  readonly stats_hide_peers: boolean;
-  /**
-   * `min interval` sent to clients, at most `interval`; `null` means half of `interval` (see
-   * `effectiveMinInterval`).
-   * @default null
-   */
-  readonly min_interval: number | null;
-  /**
-   * Peers returned when an announce gives no `numwant`; at most `numwant_max`.
-   * @default 50
-   */
-  readonly numwant_default: number;
-  /**
-   * Cap on the peers returned by one announce, whatever its `numwant` asks.
-   * @default 200
-   */
-  readonly numwant_max: number;
-  /**
-   * Whether the `ip`, `ipv4` and `ipv6` query parameters may set the announced peer address.
-   * Off by default: anyone could otherwise point a swarm at a third party's address.
-   * @default false
-   */
-  readonly trust_ip_param: boolean;
-  /**
-   * Writes a `client` log line per announce, as the original did.
-   * @default false
-   */
-  readonly log_announces: boolean;
-  /**
-   * Cap on the number of swarms in open mode, so strangers cannot exhaust memory.
-   * @default 100000
-   */
-  readonly max_torrents: number;
-  /**
-   * Cap on the peers kept in one swarm.
-   * @default 50000
-   */
-  readonly max_peers_per_torrent: number;
-  /**
-   * Seconds between sweeps of expired peers.
-   * @default 5
-   */
-  readonly sweep_interval: number;
-  /**
-   * Reload the allowlist by itself when files under `allowed` change (debounced), besides on
-   * SIGHUP. Off by default: a reload is then exactly when the operator asks for one.
-   * @default false
-   */
-  readonly watch_allowed: boolean;
-  /**
-   * PEM file of the certificate chain to serve HTTPS with (leaf first); with `tls_key`, or `null`
-   * for plain HTTP. Re-read on SIGHUP.
-   * @default null
-   */
-  readonly tls_cert: string | null;
-  /**
-   * PEM file of the private key of `tls_cert`; set both or neither.
-   * @default null
-   */
-  readonly tls_key: string | null;
-  /**
-   * Reverse proxies (IP addresses and CIDR ranges) whose `X-Forwarded-For` or `X-Real-IP` header
-   * names the client. Nobody else's is read.
-   * @default []
-   */
-  readonly trusted_proxies: readonly string[];
-  /**
-   * SQLite file keeping completed counts across restarts and crashes, and live peers across a
-   * graceful restart; `null` keeps state in memory only.
-   * @default "./nobrake-state.sqlite"
-   */
-  readonly state_file: string | null;
-  /**
-   * Seconds a graceful stop waits for requests in flight before it closes what is left.
-   * @default 10
-   */
-  readonly shutdown_timeout: number;
-  /**
-   * File of passkeys, one per line (`#` comments); when set, announces and scrapes must carry one
-   * (`/announce/<key>` or `?passkey=<key>`). Re-read on SIGHUP. `null` turns passkeys off.
-   * @default null
-   */
-  readonly passkeys: string | null;
-  /**
-   * Announces and scrapes one client address (an IPv6 /64) may make per minute, over HTTP and
-   * UDP together, in bursts of up to that many; past it a request is refused with BEP 31
-   * `retry in`. Behind `trusted_proxies` the forwarded address is counted. 0 turns the limit off.
-   * @default 0
-   */
-  readonly rate_limit: number;
-}
+const KEYS = {
+  ip: key(orNull(nonEmptyString), null, "Address to bind; `null` binds all interfaces."),
+  port: requiredKey(
+    integer(0, 65535),
+    6969,
+    "TCP port to listen on (0..65535); 0 picks a free port, as tests do.",
+  ),
+  family: key(
+    nonEmptyString,
+    "AF_INET",
+    '`"AF_INET6"` listens on IPv6 (dual stack); any other string means IPv4, as in the original.',
+  ),
+  udp: key(
+    flag,
+    true,
+    "Serves the UDP tracker protocol (BEP 15) next to HTTP, on the same swarms.",
+  ),
+  udp_port: key(
+    orNull(integer(0, 65535)),
+    null,
+    "UDP port; `null` means the same port number as HTTP (or a free one of its own when `port` " +
+      "is 0); 0 picks a free port, as tests do.",
+  ),
+  udp_ip: key(
+    orNull(nonEmptyString),
+    null,
+    "Address UDP binds; `null` means the same as `ip`, so UDP can have a public address of its own.",
+  ),
+  websocket: key(
+    flag,
+    true,
+    "Serves the WebSocket (WebTorrent) tracker at `ws://host:port/announce` on the HTTP listener " +
+      "(`wss://` with HTTPS), over WebSocket swarms of its own.",
+  ),
+  allowed: requiredKey(
+    nonEmptyString,
+    "./allowed_torrents",
+    'Directory holding the allowed `.torrent` files, or `"*"` for open mode.',
+  ),
+  interval: requiredKey(integer(1), 1800, "Seconds a client is told to wait between announces."),
+  expiry: requiredKey(
+    integer(1),
+    3600,
+    "Seconds without an announce after which a peer is dropped.",
+  ),
+  logfile: key(orNull(nonEmptyString), null, "File to append log lines to; `null` logs to stderr."),
+  log_level: key(
+    oneOf(["info", "debug", "error"] as const),
+    "info",
+    '`"debug"` also logs each refused request with its reason and client address; `"error"` ' +
+      "logs errors only.",
+  ),
+  noscrape: key(flag, false, "Disables `/scrape`. The file may say 0/1 or true/false."),
+  nostats: key(
+    flag,
+    false,
+    "Disables `/stats` and `/stats.json`. The file may say 0/1 or true/false.",
+  ),
+  nometrics: key(
+    flag,
+    false,
+    "Disables `/metrics` (Prometheus). The file may say 0/1 or true/false.",
+  ),
+  stats_hide_peers: key(
+    flag,
+    false,
+    "Leaves peer addresses out of `/stats` and `/stats.json`, for the peers' privacy.",
+  ),
+  min_interval: key(
+    orNull(integer(1)),
+    null,
+    "`min interval` sent to clients, at most `interval`; `null` means half of `interval` (see " +
+      "`effectiveMinInterval`).",
+  ),
+  numwant_default: key(
+    integer(0),
+    50,
+    "Peers returned when an announce gives no `numwant`; at most `numwant_max`.",
+  ),
+  numwant_max: key(
+    integer(1),
+    200,
+    "Cap on the peers returned by one announce, whatever its `numwant` asks.",
+  ),
+  trust_ip_param: key(
+    flag,
+    false,
+    "Whether the `ip`, `ipv4` and `ipv6` query parameters may set the announced peer address. " +
+      "Off by default: anyone could otherwise point a swarm at a third party's address.",
+  ),
+  log_announces: key(flag, false, "Writes a `client` log line per announce, as the original did."),
+  max_torrents: key(
+    integer(1),
+    100000,
+    "Cap on the number of swarms in open mode, so strangers cannot exhaust memory.",
+  ),
+  max_peers_per_torrent: key(integer(1), 50000, "Cap on the peers kept in one swarm."),
+  sweep_interval: key(integer(1), 5, "Seconds between sweeps of expired peers."),
+  watch_allowed: key(
+    flag,
+    false,
+    "Reload the allowlist by itself when files under `allowed` change (debounced), besides on " +
+      "SIGHUP. Off by default: a reload is then exactly when the operator asks for one.",
+  ),
+  tls_cert: key(
+    orNull(nonEmptyString),
+    null,
+    "PEM file of the certificate chain to serve HTTPS with (leaf first); with `tls_key`, or " +
+      "`null` for plain HTTP. Re-read on SIGHUP.",
+  ),
+  tls_key: key(
+    orNull(nonEmptyString),
+    null,
+    "PEM file of the private key of `tls_cert`; set both or neither.",
+  ),
+  trusted_proxies: key(
+    addressList,
+    Object.freeze([]) as readonly string[],
+    "Reverse proxies (IP addresses and CIDR ranges) whose `X-Forwarded-For` or `X-Real-IP` " +
+      "header names the client. Nobody else's is read.",
+  ),
+  state_file: key(
+    orNull(nonEmptyString),
+    "./nobrake-state.sqlite",
+    "SQLite file keeping completed counts across restarts and crashes, and live peers across a " +
+      "graceful restart; `null` keeps state in memory only.",
+  ),
+  shutdown_timeout: key(
+    integer(0),
+    10,
+    "Seconds a graceful stop waits for requests in flight before it closes what is left.",
+  ),
+  passkeys: key(
+    orNull(nonEmptyString),
+    null,
+    "File of passkeys, one per line (`#` comments); when set, announces and scrapes must carry " +
+      "one (`/announce/<key>` or `?passkey=<key>`). Re-read on SIGHUP. `null` turns passkeys off.",
+  ),
+  rate_limit: key(
+    integer(0),
+    0,
+    "Announces and scrapes one client address (an IPv6 /64) may make per minute, over HTTP and " +
+      "UDP together, in bursts of up to that many; past it a request is refused with BEP 31 " +
+      "`retry in`. Behind `trusted_proxies` the forwarded address is counted. 0 turns it off.",
+  ),
+  statefile: obsolete('NoBrake\'s state file, in its own format, is set by "state_file"'),
+  min_save: obsolete("NoBrake writes counts every second and peers on a graceful stop"),
+  pidfile: obsolete("NoBrake does not daemonise; run it under a service manager"),
+} as const;
+
+type KeyTable = typeof KEYS;
+
+/** The names of the keys NoBrake uses (not the obsolete ones). */
+type LiveKey = {
+  [K in keyof KeyTable]: KeyTable[K] extends KeySpec<unknown> ? K : never;
+}[keyof KeyTable];
+
+/**
+ * A checked configuration: one field per key of the table above (each key's `doc` there, and the
+ * README's configuration table, say what it means).
+ */
+export type Config = {
+  readonly [K in LiveKey]: KeyTable[K] extends KeySpec<infer T> ? T : never;
+};
+
+/** Every key `parseConfig` accepts and uses, in `tracker.json`'s order (not the obsolete ones). */
+export const CONFIG_KEYS: readonly (keyof Config)[] = (Object.keys(KEYS) as (keyof KeyTable)[])
+  .filter((name): name is LiveKey => KEYS[name].kind === "key");
 
 /**
  * The configuration `tracker.json` ships: every optional key at its default, and the required keys
  * (`port`, `allowed`, `interval`, `expiry`, which have no default) at the values the README uses.
  */
-export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
-  ip: null,
-  port: 6969,
-  family: "AF_INET",
-  udp: true,
-  udp_port: null,
-  websocket: true,
-  allowed: "./allowed_torrents",
-  interval: 1800,
-  expiry: 3600,
-  logfile: null,
-  noscrape: false,
-  nostats: false,
-  nometrics: false,
-  stats_hide_peers: false,
-  min_interval: null,
-  numwant_default: 50,
-  numwant_max: 200,
-  trust_ip_param: false,
-  log_announces: false,
-  max_torrents: 100000,
-  max_peers_per_torrent: 50000,
-  sweep_interval: 5,
-  watch_allowed: false,
-  tls_cert: null,
-  tls_key: null,
-  trusted_proxies: [],
-  state_file: "./nobrake-state.sqlite",
-  shutdown_timeout: 10,
-  passkeys: null,
-  rate_limit: 0,
-});
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze(
+  Object.fromEntries(CONFIG_KEYS.map((name) => [name, KEYS[name].defaultValue])) as Config,
+);
 
 /** A config that cannot be used; the message is one line naming the file and, if known, the key. */
 export class ConfigError extends Error {
@@ -230,19 +234,6 @@ export interface ParseConfigOptions {
    * @default {() => {}}
    */
   onWarning?: (message: string) => void;
-}
-
-/** Keys the original tracker needed that NoBrake accepts and ignores, and why. */
-const OBSOLETE_KEYS: ReadonlyMap<string, string> = new Map([
-  ["statefile", 'NoBrake\'s state file, in its own format, is set by "state_file"'],
-  ["min_save", "NoBrake writes counts every second and peers on a graceful stop"],
-  ["pidfile", "NoBrake does not daemonise; run it under a service manager"],
-]);
-
-/** How one key's value is checked: what it must be, and a reader returning `undefined` if not. */
-interface Reader<T> {
-  readonly expected: string;
-  read(value: unknown): T | undefined;
 }
 
 /** Parses JSON `text` read from `source` (a file name, used only in messages) into a `Config`. */
@@ -273,62 +264,37 @@ export function parseConfig(
   const raw = parsed as Record<string, unknown>;
 
   // Unknown keys first: a misspelt required key is better reported by name than as missing.
-  for (const key of Object.keys(raw)) {
-    if (Object.hasOwn(READERS, key)) continue;
-    const obsolete = OBSOLETE_KEYS.get(key);
-    if (obsolete !== undefined) {
-      warn(formatProblem(source, key, `ignored (${obsolete})`));
+  for (const name of Object.keys(raw)) {
+    const spec = Object.hasOwn(KEYS, name) ? KEYS[name as keyof KeyTable] : null;
+    if (spec?.kind === "key") continue;
+    if (spec?.kind === "obsolete") {
+      warn(formatProblem(source, name, `ignored (${spec.reason})`));
       continue;
     }
-    const near = nearestKey(key);
+    const near = nearestKey(name);
     const hint = near === null ? "" : ` (did you mean "${near}"?)`;
-    throw new ConfigError(source, null, `unknown key "${key}"${hint}`);
+    throw new ConfigError(source, null, `unknown key "${name}"${hint}`);
   }
 
-  const get = <K extends keyof Config>(key: K): Config[K] => {
-    if (!Object.hasOwn(raw, key)) {
-      if (REQUIRED.has(key)) throw new ConfigError(source, key, "required key is missing");
-      return DEFAULT_CONFIG[key];
+  const values: Record<string, unknown> = {};
+  for (const name of CONFIG_KEYS) {
+    const spec: KeySpec<unknown> = KEYS[name];
+    if (!Object.hasOwn(raw, name)) {
+      if (spec.required) throw new ConfigError(source, name, "required key is missing");
+      values[name] = spec.defaultValue;
+      continue;
     }
-    const reader: Reader<Config[K]> = READERS[key];
-    const value = reader.read(raw[key]);
+    const value = spec.reader.read(raw[name]);
     if (value === undefined) {
-      throw new ConfigError(source, key, `must be ${reader.expected}, got ${describe(raw[key])}`);
+      throw new ConfigError(
+        source,
+        name,
+        `must be ${spec.reader.expected}, got ${describe(raw[name])}`,
+      );
     }
-    return value;
-  };
-  const config: Config = {
-    ip: get("ip"),
-    port: get("port"),
-    family: get("family"),
-    udp: get("udp"),
-    udp_port: get("udp_port"),
-    websocket: get("websocket"),
-    allowed: get("allowed"),
-    interval: get("interval"),
-    expiry: get("expiry"),
-    logfile: get("logfile"),
-    noscrape: get("noscrape"),
-    nostats: get("nostats"),
-    nometrics: get("nometrics"),
-    stats_hide_peers: get("stats_hide_peers"),
-    min_interval: get("min_interval"),
-    numwant_default: get("numwant_default"),
-    numwant_max: get("numwant_max"),
-    trust_ip_param: get("trust_ip_param"),
-    log_announces: get("log_announces"),
-    max_torrents: get("max_torrents"),
-    max_peers_per_torrent: get("max_peers_per_torrent"),
-    sweep_interval: get("sweep_interval"),
-    watch_allowed: get("watch_allowed"),
-    tls_cert: get("tls_cert"),
-    tls_key: get("tls_key"),
-    trusted_proxies: get("trusted_proxies"),
-    state_file: get("state_file"),
-    shutdown_timeout: get("shutdown_timeout"),
-    passkeys: get("passkeys"),
-    rate_limit: get("rate_limit"),
-  };
+    values[name] = value;
+  }
+  const config = values as Config;
 
   if (config.numwant_default > config.numwant_max) {
     throw new ConfigError(
@@ -397,82 +363,6 @@ export function resolveConfigPaths(config: Config, configDir: string): Config {
   };
 }
 
-const nonEmptyString: Reader<string> = {
-  expected: "a non-empty string",
-  read: (value) => typeof value === "string" && value !== "" ? value : undefined,
-};
-
-/** The original tested these keys with Perl truth, and its README says "set to 1". */
-const flag: Reader<boolean> = {
-  expected: "true, false, 1 or 0",
-  read: (value) =>
-    value === true || value === 1 ? true : value === false || value === 0 ? false : undefined,
-};
-
-function integer(min: 0 | 1, max?: number): Reader<number> {
-  return {
-    expected: max !== undefined
-      ? `an integer from ${min} to ${max}`
-      : min === 1
-      ? "a positive integer"
-      : "a non-negative integer",
-    read: (value) =>
-      typeof value === "number" && Number.isSafeInteger(value) && value >= min &&
-        value <= (max ?? Number.MAX_SAFE_INTEGER)
-        ? value
-        : undefined,
-  };
-}
-
-function orNull<T>(reader: Reader<T>): Reader<T | null> {
-  return {
-    expected: `${reader.expected} or null`,
-    read: (value) => value === null ? null : reader.read(value),
-  };
-}
-
-/** How each key is read; the mapped type makes the compiler insist on one reader per key. */
-const READERS: { readonly [K in keyof Config]: Reader<Config[K]> } = {
-  ip: orNull(nonEmptyString),
-  port: integer(0, 65535),
-  family: nonEmptyString,
-  udp: flag,
-  udp_port: orNull(integer(0, 65535)),
-  websocket: flag,
-  allowed: nonEmptyString,
-  interval: integer(1),
-  expiry: integer(1),
-  logfile: orNull(nonEmptyString),
-  noscrape: flag,
-  nostats: flag,
-  nometrics: flag,
-  stats_hide_peers: flag,
-  min_interval: orNull(integer(1)),
-  numwant_default: integer(0),
-  numwant_max: integer(1),
-  trust_ip_param: flag,
-  log_announces: flag,
-  max_torrents: integer(1),
-  max_peers_per_torrent: integer(1),
-  sweep_interval: integer(1),
-  watch_allowed: flag,
-  tls_cert: orNull(nonEmptyString),
-  tls_key: orNull(nonEmptyString),
-  trusted_proxies: {
-    expected: "a list of IP addresses and CIDR ranges",
-    read: (value) =>
-      Array.isArray(value) && value.every((entry) => typeof entry === "string")
-        ? Object.freeze([...value])
-        : undefined,
-  },
-  state_file: orNull(nonEmptyString),
-  shutdown_timeout: integer(0),
-  passkeys: orNull(nonEmptyString),
-  rate_limit: integer(0),
-};
-
-const REQUIRED: ReadonlySet<string> = new Set(["port", "allowed", "interval", "expiry"]);
-
 /** `<source>: key "<key>": <problem>`, or `<source>: <problem>` for the file as a whole. */
 function formatProblem(source: string, key: string | null, problem: string): string {
   return key === null ? `${source}: ${problem}` : `${source}: key "${key}": ${problem}`;
@@ -497,7 +387,7 @@ function nearestKey(key: string): string | null {
   let best: string | null = null;
   // Allow about one edit per three letters, so "xy" is not taken for a typo of "ip".
   let bestDistance = (key.length <= 3 ? 1 : key.length <= 6 ? 2 : 3) + 1;
-  for (const known of Object.keys(READERS)) {
+  for (const known of CONFIG_KEYS) {
     const distance = editDistance(key.toLowerCase(), known);
     if (distance < bestDistance) [best, bestDistance] = [known, distance];
   }

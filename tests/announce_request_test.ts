@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { ClientError } from "../src/protocol/client_error.ts";
 import type { AnnounceRequest } from "../src/protocol/messages.ts";
 import {
+  ANNOUNCE_KEYS,
   type NumwantLimits,
   parseAnnounceQuery,
   parseAnnounceUrl,
@@ -566,5 +567,55 @@ Deno.test("parseAnnounceUrl() reads a URL's query in place as parseAnnounceQuery
       outcome(() => parseAnnounceQuery(rawQueryOf(url), LIMITS)),
       url,
     );
+  }
+});
+
+Deno.test("ANNOUNCE_KEYS lists each key the announce parser reads, once", () => {
+  assert.deepEqual([...ANNOUNCE_KEYS].sort(), [
+    "compact",
+    "downloaded",
+    "event",
+    "info_hash",
+    "ip",
+    "ipv4",
+    "ipv6",
+    "key",
+    "left",
+    "no_peer_id",
+    "numwant",
+    "peer_id",
+    "port",
+    "trackerid",
+    "uploaded",
+  ]);
+});
+
+Deno.test("parseAnnounceQuery() reads every field under its own key, escaped or plain", () => {
+  const base = "info_hash=" + "%01".repeat(20) + "&peer_id=" + "b".repeat(20) + "&port=6881";
+  const query = `${base}&left=5&uploaded=6&downloaded=7&event=completed&numwant=9&compact=0` +
+    "&no_peer_id=1&key=k1&trackerid=t&ip=192.0.2.1&ipv4=192.0.2.2&ipv6=2001:db8::3";
+  const plain = parseAnnounceQuery(query, LIMITS);
+  // The same keys percent-encoded take the other path (a decoded name looked up by name).
+  const escaped = parseAnnounceQuery(
+    query.replace(
+      /(^|&)([a-z_0-9]+)=/g,
+      (_, lead: string, name: string) =>
+        `${lead}${[...name].map((c) => "%" + c.charCodeAt(0).toString(16)).join("")}=`,
+    ),
+    LIMITS,
+  );
+  for (const parsed of [plain, escaped]) {
+    assert.equal(parsed.port, 6881);
+    assert.equal(parsed.left, 5);
+    assert.equal(parsed.uploaded, 6);
+    assert.equal(parsed.downloaded, 7);
+    assert.equal(parsed.event, "completed");
+    assert.equal(parsed.numwant, 9);
+    assert.equal(parsed.compact, false);
+    assert.equal(parsed.noPeerId, true);
+    assert.equal(parsed.key, "k1");
+    assert.deepEqual(parsed.claimedIp, new Uint8Array([192, 0, 2, 1]));
+    assert.deepEqual(parsed.claimedIpv4, new Uint8Array([192, 0, 2, 2]));
+    assert.equal(parsed.claimedIpv6?.length, 16);
   }
 });

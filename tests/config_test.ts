@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   type Config,
+  CONFIG_KEYS,
   ConfigError,
   DEFAULT_CONFIG,
   effectiveMinInterval,
@@ -59,11 +60,13 @@ Deno.test("parseConfig() fills every optional key with its default", () => {
     family: "AF_INET",
     udp: true,
     udp_port: null,
+    udp_ip: null,
     websocket: true,
     allowed: "./allowed_torrents",
     interval: 1800,
     expiry: 3600,
     logfile: null,
+    log_level: "info",
     noscrape: false,
     nostats: false,
     nometrics: false,
@@ -296,11 +299,13 @@ Deno.test("parseConfig() accepts port 0 and every key set explicitly", () => {
     family: "AF_INET6",
     udp: false,
     udp_port: 6881,
+    udp_ip: "::2",
     websocket: false,
     allowed: "*",
     interval: 60,
     expiry: 120,
     logfile: "/var/log/nobrake.log",
+    log_level: "debug",
     noscrape: true,
     nostats: true,
     nometrics: true,
@@ -361,4 +366,42 @@ Deno.test("resolveConfigPaths() keeps absolute paths, open mode and a null logfi
   assert.equal(open.logfile, null);
   // A relative directory (the config named as "tracker.json") keeps paths relative to the cwd.
   assert.equal(resolveConfigPaths(parseWith({}), ".").allowed, "allowed_torrents");
+});
+
+/** The key names of the README's configuration table: the first cell of each row, unquoted. */
+function readmeConfigKeys(readme: string): string[] {
+  const start = readme.indexOf("\n## Configuration\n");
+  assert.notEqual(start, -1, "README.md has a Configuration section");
+  const end = readme.indexOf("\n## ", start + 1);
+  const section = readme.slice(start, end === -1 ? undefined : end);
+  return [...section.matchAll(/^\| `([a-z0-9_]+)` +\|/gm)].map((match) => match[1]);
+}
+
+Deno.test("README's configuration table lists exactly the keys parseConfig() accepts", async () => {
+  const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+  const documented = readmeConfigKeys(readme);
+  assert.equal(new Set(documented).size, documented.length, "no key is listed twice");
+  const accepted = [...CONFIG_KEYS].sort();
+  assert.deepEqual([...documented].sort(), accepted);
+  // The check sees a row that goes missing, and a row for a key the config does not know.
+  const withoutRow = readme.replace(/^\| `rate_limit` .*\n/m, "");
+  assert.notDeepEqual(readmeConfigKeys(withoutRow).sort(), accepted);
+  const withExtraRow = readme.replace(/^(\| `rate_limit` .*\n)/m, "$1| `bogus` | 1 | x |\n");
+  assert.notDeepEqual(readmeConfigKeys(withExtraRow).sort(), accepted);
+});
+
+Deno.test("parseConfig() reads log_level as info, debug or error, and udp_ip as an address", () => {
+  assert.equal(parseWith({}).log_level, "info");
+  assert.equal(parseWith({ log_level: "debug" }).log_level, "debug");
+  assert.equal(parseWith({ log_level: "error" }).log_level, "error");
+  assertRejects(
+    JSON.stringify({ ...MINIMAL, log_level: "verbose" }),
+    't.json: key "log_level": must be one of "info", "debug", "error", got "verbose"',
+  );
+  assert.equal(parseWith({}).udp_ip, null);
+  assert.equal(parseWith({ udp_ip: "203.0.113.7" }).udp_ip, "203.0.113.7");
+  assertRejects(
+    JSON.stringify({ ...MINIMAL, udp_ip: "" }),
+    't.json: key "udp_ip": must be a non-empty string or null, got ""',
+  );
 });

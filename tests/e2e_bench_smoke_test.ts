@@ -114,6 +114,10 @@ Deno.test("compare_versions.ts runs against a checkout (itself here) and prints 
   assert.ok(success, new TextDecoder().decode(stderr));
   assert.match(text, /^parseAnnounceUrl: base \d+ ns, this \d+ ns \(\d+\.\d+×\)$/m);
   assert.match(text, /^PeerTable\.sample, 50 of 100: base \d+ ns, this \d+ ns \(\d+\.\d+×\)$/m);
+  assert.match(
+    text,
+    /^Tracker\.announce, 100-peer swarm: base \d+ ns, this \d+ ns \(\d+\.\d+×\)$/m,
+  );
 });
 
 Deno.test("compare_parsers.ts finds no difference between a checkout and itself, and finds one", async () => {

@@ -182,7 +182,15 @@ function makeUdpState() {
     now: () => now,
     connectionIds: ids,
     rateLimiter: new RateLimiter({ perMinute: 800 }),
-    settings: { interval: 60, ...LIMITS, trustIpParam: true, noscrape: false, logAnnounces: true },
+    settings: {
+      interval: 60,
+      minInterval: 30,
+      nostats: false,
+      ...LIMITS,
+      trustIpParam: true,
+      noscrape: false,
+      logAnnounces: true,
+    },
   });
   return { logger, ids, now, handler, requests: 0 };
 }

@@ -16,7 +16,10 @@ const ROOT = resolve(dirname(new URL(import.meta.url).pathname), "..");
  */
 export const LAYERS: readonly { name: string; prefixes: readonly string[] }[] = [
   { name: "protocol", prefixes: ["src/protocol/", "src/version.ts"] },
-  { name: "core", prefixes: ["src/core/", "src/config.ts", "src/settings.ts"] },
+  {
+    name: "core",
+    prefixes: ["src/core/", "src/config.ts", "src/config_readers.ts", "src/settings.ts"],
+  },
   { name: "runtime", prefixes: ["src/runtime/"] },
   { name: "subsystems", prefixes: ["src/stats/", "src/state/", "src/redis/"] },
   { name: "transport", prefixes: ["src/transport/"] },

@@ -6,7 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createLogger, createMemoryLogger, formatLogLine } from "../src/runtime/logger.ts";
+import {
+  createLogger,
+  createMemoryLogger,
+  formatLogLine,
+  keepsMode,
+} from "../src/runtime/logger.ts";
 
 /** 2026-11-26T13:45:00.999Z: the milliseconds must not show. */
 const T0 = Date.UTC(2026, 10, 26, 13, 45, 0, 999);
@@ -125,6 +130,44 @@ Deno.test("createLogger() drops debug lines unless debug is on", async () => {
       "2026-11-26T13:45:00Z error shown\n2026-11-26T13:45:00Z debug shown too\n",
     );
   });
+});
+
+Deno.test("createLogger() level: info drops debug, debug keeps it, error keeps only errors", async () => {
+  await withLogPath((path) => {
+    for (const level of ["info", "debug", "error"] as const) {
+      const logger = createLogger({ path, now, level });
+      assert.equal(logger.debugEnabled, level === "debug");
+      logger.log("startup", `${level}: startup`);
+      logger.log("client", `${level}: client`);
+      logger.log("debug", `${level}: debug`);
+      logger.log("error", `${level}: error`);
+      logger.close();
+    }
+    const details = Deno.readTextFileSync(path).trimEnd().split("\n").map((line) =>
+      line.split(" ").slice(2).join(" ")
+    );
+    assert.deepEqual(details, [
+      "info: startup",
+      "info: client",
+      "info: error",
+      "debug: startup",
+      "debug: client",
+      "debug: debug",
+      "debug: error",
+      "error: error",
+    ]);
+  });
+});
+
+Deno.test("keepsMode() is the level rule createMemoryLogger() applies too", () => {
+  assert.equal(keepsMode("info", "debug"), false);
+  assert.equal(keepsMode("debug", "debug"), true);
+  assert.equal(keepsMode("error", "startup"), false);
+  assert.equal(keepsMode("error", "error"), true);
+  const logger = createMemoryLogger({ now, level: "error" });
+  logger.log("startup", "hidden");
+  logger.log("error", "shown");
+  assert.deepEqual(logger.lines, ["2026-11-26T13:45:00Z error shown"]);
 });
 
 Deno.test("createLogger() close() flushes, and later lines are dropped", async () => {

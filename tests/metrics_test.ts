@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { StatsCounters } from "../src/stats/stats_counters.ts";
 import { emptyTotals } from "../src/stats/stats_totals.ts";
 import { Tracker } from "../src/core/tracker.ts";
-import { createHttpHandler, type HttpSettings } from "../src/http/handler.ts";
+import { createHttpHandler } from "../src/http/handler.ts";
+import type { TransportSettings } from "../src/settings.ts";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "../src/stats/metrics.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { percentEncodeAll } from "./support/http_tracker_client.ts";
@@ -189,7 +190,7 @@ Deno.test("/metrics counts what the handler answered, and never carries client t
 });
 
 Deno.test("/metrics answers 404 with nometrics, and stays on with nostats", () => {
-  const make = (settings: Partial<HttpSettings>) =>
+  const make = (settings: Partial<TransportSettings>) =>
     createHttpHandler({
       tracker: new Tracker({ expirySeconds: 60 }),
       settings: { ...SETTINGS, ...settings },

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
 import {
   COMPLETION_COUNTED,
+  createRecordPools,
   PARTIAL_SEED,
   type PeerRecord,
-  PeerTable,
   SEEDER,
-} from "../src/core/peer_table.ts";
+} from "../src/core/peer_records.ts";
+import { PeerTable } from "../src/core/peer_table.ts";
 import { id20, ip, seededRandom } from "./support/announce_fixtures.ts";
 
 function record(flags: number, seenAt = 100): PeerRecord {
@@ -36,7 +37,7 @@ function assertMatches(table: PeerTable, model: Map<string, { seeder: boolean; p
 }
 
 Deno.test("PeerTable.insert() and find() locate peers by id", () => {
-  const table = new PeerTable(4, 123);
+  const table = new PeerTable(4, 123, createRecordPools());
   const slot = table.insert(id20("a"), ip("1.2.3.4"), 6881, record(0));
   assert.equal(table.find(id20("a")), slot);
   assert.equal(table.find(id20("b")), -1);
@@ -48,7 +49,7 @@ Deno.test("PeerTable.insert() and find() locate peers by id", () => {
 
 Deno.test("PeerTable keeps seeders before leechers through inserts, updates and removals", () => {
   const random = seededRandom(99);
-  const table = new PeerTable(4, 7);
+  const table = new PeerTable(4, 7, createRecordPools());
   const model = new Map<string, { seeder: boolean; port: number }>();
   for (let step = 0; step < 5000; step++) {
     const peer = `p${Math.floor(random() * 200)}`;
@@ -71,7 +72,7 @@ Deno.test("PeerTable keeps seeders before leechers through inserts, updates and 
 });
 
 Deno.test("PeerTable grows and shrinks without losing peers", () => {
-  const table = new PeerTable(16, 1);
+  const table = new PeerTable(16, 1, createRecordPools());
   const model = new Map<string, { seeder: boolean; port: number }>();
   for (let i = 0; i < 3000; i++) {
     table.insert(id20(`g${i}`), ip("2001:db8::1"), i + 1, record(i % 2 ? SEEDER : 0));
@@ -86,7 +87,7 @@ Deno.test("PeerTable grows and shrinks without losing peers", () => {
 });
 
 Deno.test("PeerTable.removeSeenBefore() removes exactly the stale peers", () => {
-  const table = new PeerTable(4, 5);
+  const table = new PeerTable(4, 5, createRecordPools());
   for (let i = 0; i < 100; i++) {
     table.insert(id20(`s${i}`), ip("10.0.0.1"), i + 1, record(i % 3 === 0 ? SEEDER : 0, i));
   }
@@ -97,7 +98,7 @@ Deno.test("PeerTable.removeSeenBefore() removes exactly the stale peers", () => 
 });
 
 Deno.test("PeerTable counts partial seeds through updates and removal", () => {
-  const table = new PeerTable(4, 5);
+  const table = new PeerTable(4, 5, createRecordPools());
   const slot = table.insert(id20("p"), ip("10.0.0.1"), 1, record(PARTIAL_SEED));
   assert.equal(table.partialSeeds, 1);
   const moved = table.update(slot, ip("10.0.0.1"), 1, record(0));
@@ -109,7 +110,7 @@ Deno.test("PeerTable counts partial seeds through updates and removal", () => {
 });
 
 Deno.test("PeerTable.sample() copies distinct endpoints and skips the excluded slot", () => {
-  const table = new PeerTable(4, 5);
+  const table = new PeerTable(4, 5, createRecordPools());
   for (let i = 0; i < 20; i++) table.insert(id20(`x${i}`), ip(`10.0.0.${i}`), 100 + i, record(0));
   const out = new Uint8Array(20 * 6);
   const ids = new Uint8Array(20 * 20);
@@ -133,7 +134,7 @@ Deno.test("PeerTable.sample() copies distinct endpoints and skips the excluded s
 });
 
 Deno.test("PeerTable remembers a connection address only for peers that have one", () => {
-  const table = new PeerTable(4, 5);
+  const table = new PeerTable(4, 5, createRecordPools());
   const slot = table.insert(id20("c"), ip("10.0.0.1"), 1, record(0));
   assert.equal(table.connectionAddressOf(id20("c")), null);
   table.setConnectionAddress(id20("c"), ip("192.0.2.1"));
@@ -147,7 +148,7 @@ Deno.test("PeerTable keeps every field, endpoint and id of a peer together throu
   // carry both. Each peer has an address and port of its own, so a half-moved peer shows.
   const random = seededRandom(17);
   for (const family of [4, 16] as const) {
-    const table = new PeerTable(family, 11);
+    const table = new PeerTable(family, 11, createRecordPools());
     const expected = new Map<string, { fields: PeerRecord; address: Uint8Array; port: number }>();
     for (let step = 0; step < 3000; step++) {
       const n = Math.floor(random() * 60);
@@ -187,7 +188,7 @@ Deno.test("PeerTable keeps every field, endpoint and id of a peer together throu
 
 Deno.test("PeerTable.sample() keeps each endpoint with its peer id across blocks, both families", () => {
   for (const family of [4, 16] as const) {
-    const table = new PeerTable(family, 7);
+    const table = new PeerTable(family, 7, createRecordPools());
     const entry = family + 2;
     // 37 peers: five blocks of 8 and a partial one; seeders too, so runs start mid-block.
     for (let i = 0; i < 37; i++) {
@@ -221,7 +222,7 @@ Deno.test("PeerTable.sample() keeps each endpoint with its peer id across blocks
 });
 
 Deno.test("PeerTable keeps left, uploaded and downloaded to float32 precision", () => {
-  const table = new PeerTable(4, 5);
+  const table = new PeerTable(4, 5, createRecordPools());
   const big = 734_003_201; // 2^29 < big: not a float32
   const slot = table.insert(id20("f"), ip("10.0.0.1"), 1, {
     ...record(0),
@@ -241,7 +242,7 @@ Deno.test("PeerTable stays consistent as it grows past the small size and shrink
   // Small tables are scanned and larger ones indexed: churn around the switch, both families.
   const random = seededRandom(5);
   for (const family of [4, 16] as const) {
-    const table = new PeerTable(family, 3);
+    const table = new PeerTable(family, 3, createRecordPools());
     const model = new Map<string, { seeder: boolean; port: number }>();
     const address = family === 4 ? ip("10.0.0.1") : ip("2001:db8::1");
     for (let step = 0; step < 4000; step++) {
@@ -268,7 +269,7 @@ Deno.test("PeerTable stays consistent as it grows past the small size and shrink
 });
 
 Deno.test("PeerTable.clear() empties the table, which can be filled again", () => {
-  const table = new PeerTable(4, 9);
+  const table = new PeerTable(4, 9, createRecordPools());
   for (let i = 0; i < 40; i++) table.insert(id20(`c${i}`), ip("10.0.0.1"), i + 1, record(0));
   table.clear();
   assert.equal(table.count, 0);

@@ -3,7 +3,8 @@ import { Allowlist, type TorrentInfo } from "../src/core/allowlist.ts";
 import { StatsCounters } from "../src/stats/stats_counters.ts";
 import { takeStatsSnapshot } from "../src/stats/stats_view.ts";
 import { Tracker } from "../src/core/tracker.ts";
-import { createHttpHandler, type HttpSettings } from "../src/http/handler.ts";
+import { createHttpHandler } from "../src/http/handler.ts";
+import type { TransportSettings } from "../src/settings.ts";
 import { renderStatsJson } from "../src/stats/stats_json.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { announceInput, id20 } from "./support/announce_fixtures.ts";
@@ -194,7 +195,7 @@ const INFO = { remoteAddr: { hostname: "192.0.2.10" } };
 
 Deno.test("/stats.json answers JSON, follows info_hash and page, and honours nostats", async () => {
   const { tracker } = setUp();
-  const make = (settings: Partial<HttpSettings>) =>
+  const make = (settings: Partial<TransportSettings>) =>
     createHttpHandler({
       tracker,
       settings: { ...SETTINGS, ...settings },

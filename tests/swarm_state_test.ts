@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { Allowlist, type TorrentInfo } from "../src/core/allowlist.ts";
-import { COMPLETION_COUNTED, PARTIAL_SEED, SEEDER } from "../src/core/peer_table.ts";
+import { COMPLETION_COUNTED, PARTIAL_SEED, SEEDER } from "../src/core/peer_records.ts";
 import {
   CountJournal,
   exportSwarms,

@@ -14,7 +14,8 @@ import type { AnnounceInput } from "../src/core/announce_input.ts";
 import type { AnnounceResult } from "../src/protocol/messages.ts";
 import { createMemoryLogger, type MemoryLogger } from "../src/runtime/logger.ts";
 import { ConnectionIds } from "../src/udp/connection_id.ts";
-import { createUdpHandler, type UdpHandler, type UdpSettings } from "../src/udp/handler.ts";
+import { createUdpHandler, type UdpHandler } from "../src/udp/handler.ts";
+import type { TransportSettings } from "../src/settings.ts";
 import {
   type AnnouncePacket,
   encodeAnnounceRequest,
@@ -25,8 +26,10 @@ import {
   urlDataOptions,
 } from "./support/udp_tracker_client.ts";
 
-const SETTINGS: UdpSettings = {
+const SETTINGS: TransportSettings = {
   interval: 1800,
+  minInterval: 900,
+  nostats: false,
   numwantDefault: 50,
   numwantMax: 200,
   trustIpParam: false,
@@ -55,7 +58,7 @@ interface Setup {
 
 function setup(
   options: {
-    settings?: Partial<UdpSettings>;
+    settings?: Partial<TransportSettings>;
     tracker?: Tracker;
     debug?: boolean;
     passkeys?: Passkeys;

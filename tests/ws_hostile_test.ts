@@ -14,6 +14,7 @@ import {
   createWsTracker,
   MAX_CLIENT_ERRORS,
   MAX_MESSAGE_CHARS,
+  type TrackerSocket,
   type WsTracker,
 } from "../src/ws/ws_tracker.ts";
 import { startTestServer, type TestServer } from "./support/test_server.ts";
@@ -164,7 +165,7 @@ Deno.test("ws hostile: a socket that keeps sending refused messages is closed wi
 /** A transport on its own listener, with a clock the test moves. */
 function standalone(pingSeconds: number) {
   let clock = 1_700_000_000_000;
-  const swarms = new WsSwarms<WebSocket>({
+  const swarms = new WsSwarms<TrackerSocket>({
     allowlist: () => Allowlist.openMode(),
     expirySeconds: 3600,
   });

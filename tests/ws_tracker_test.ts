@@ -8,7 +8,16 @@
  */
 import assert from "node:assert/strict";
 import { startTestServer, type TestServer } from "./support/test_server.ts";
-import { id20, openWsClient, type TestWsClient } from "./support/ws_client.ts";
+import {
+  bounded,
+  id20,
+  maskedTextFrame,
+  openWsClient,
+  serverTextFrame,
+  type TestWsClient,
+  WS_HANDSHAKE,
+} from "./support/ws_client.ts";
+import { makeCertificate } from "./support/tls_fixture.ts";
 import type { BDict } from "../src/protocol/bencode_decode.ts";
 import { decodeDict } from "./support/http_tracker_client.ts";
 
@@ -239,4 +248,67 @@ Deno.test("ws tracker counts in /stats.json and /metrics under the websocket pro
     assert.match(metrics, /nobrake_announces_total\{protocol="websocket"\} 1/);
     assert.match(metrics, /nobrake_websocket_peers 1/);
   });
+});
+
+Deno.test("ws tracker serves wss:// on the HTTPS listener (node:https), passkeys and all", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "nobrake-wss-" });
+  try {
+    const certificate = await makeCertificate(dir, "wss", 0x3003);
+    await Deno.writeTextFile(`${dir}/passkeys.txt`, "wss-key\n");
+    const server = await startTestServer({
+      config: {
+        tls_cert: certificate.certPath,
+        tls_key: certificate.keyPath,
+        passkeys: `${dir}/passkeys.txt`,
+        udp: false,
+      },
+    });
+    const port = server.server.httpAddress.port;
+    const exchange = async (path: string, message: unknown) => {
+      const connection = await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port,
+        caCerts: [certificate.cert],
+      });
+      try {
+        await connection.write(new TextEncoder().encode(WS_HANDSHAKE.replace("/announce", path)));
+        let received = new Uint8Array(0);
+        const buffer = new Uint8Array(4096);
+        let sent = false;
+        for (let reads = 0; reads < 20; reads++) {
+          const read = await bounded(connection.read(buffer), 5_000, "reading");
+          if (read === null) break;
+          received = new Uint8Array([...received, ...buffer.subarray(0, read)]);
+          const text = new TextDecoder("latin1").decode(received);
+          const end = text.indexOf("\r\n\r\n");
+          if (end === -1) continue;
+          if (!text.startsWith("HTTP/1.1 101")) return { head: text.slice(0, end), reply: null };
+          if (!sent) {
+            await connection.write(maskedTextFrame(JSON.stringify(message)));
+            sent = true;
+          }
+          const reply = serverTextFrame(received.subarray(end + 4));
+          if (reply !== null) return { head: text.slice(0, end), reply: JSON.parse(reply) };
+        }
+        return { head: "", reply: null };
+      } finally {
+        connection.close();
+      }
+    };
+    try {
+      const ok = await exchange("/wss-key/announce", announce(id20("s")));
+      assert.match(ok.head, /^HTTP\/1\.1 101/);
+      assert.deepEqual([ok.reply?.action, ok.reply?.info_hash, ok.reply?.incomplete], [
+        "announce",
+        HASH,
+        1,
+      ]);
+      const refused = await exchange("/other/announce", announce(id20("t")));
+      assert.match(refused.head, /^HTTP\/1\.1 403/);
+    } finally {
+      await server.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

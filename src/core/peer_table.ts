@@ -12,26 +12,14 @@
  * A table grows a block of records at a time and never copies its peers to a bigger array (see
  * `peer_records.ts` for why); it gives blocks back as it shrinks, and all of them on `clear`.
  *
- * The record layout, the flags and the pools are defined in `peer_records.ts` and exported from
- * here too, under the names they always had.
+ * The record layout, the flags and the pools are defined in `peer_records.ts`; import them from
+ * there.
  *
  * @module
  */
 import type { ByteString } from "../protocol/byte_string.ts";
 import * as layout from "./peer_records.ts";
 import type { PeerRecord, RecordPool, RecordPools } from "./peer_records.ts";
-import { createRecordPools } from "./peer_records.ts";
-
-export {
-  COMPLETION_COUNTED,
-  createRecordPools,
-  PARTIAL_SEED,
-  type PeerRecord,
-  RecordPool,
-  type RecordPools,
-  SEEDER,
-  VIA_UDP,
-} from "./peer_records.ts";
 
 // The layout as constants of this module, read in the inner loops: V8 folds a module's own
 // constants into the code it compiles but reads an imported binding from its cell on each use.
@@ -58,16 +46,24 @@ const SMALL_TABLE = 8;
 /** Smallest index (cells); the index is kept at most half full. */
 const MIN_INDEX = 32;
 
-/** For tables made without pools (tests). */
-let sharedPools: RecordPools | null = null;
-
-/**
- * Where `#locate` leaves the page of a slot and the byte offsets of its body and its endpoint
- * (no table keeps them).
+/*
+ * Where a slot's record lives: its block id (`#blockOf`) names the page (`block >> PAGE_SHIFT`),
+ * and `bodyAt`/`endpointAt` give the byte offsets of its body and its endpoint in that page. They
+ * are returned, not left in fields: a tracker holds one table per swarm and family, most of them
+ * small, and three more fields each would cost more memory than the recomputation costs time.
  */
-let locatedPage = 0;
-let locatedAt = 0;
-let locatedEndpoint = 0;
+
+/** Byte offset, in its page, of the body of `slot`, whose block is `block`. */
+function bodyAt(pool: RecordPool, block: number, slot: number): number {
+  return (block & (PAGE_BLOCKS - 1)) * pool.blockSize + pool.bodiesAt +
+    (slot & (BLOCK_RECORDS - 1)) * BODY_SIZE;
+}
+
+/** Byte offset, in its page, of the endpoint of `slot`, whose block is `block`. */
+function endpointAt(pool: RecordPool, block: number, slot: number): number {
+  return (block & (PAGE_BLOCKS - 1)) * pool.blockSize +
+    (slot & (BLOCK_RECORDS - 1)) * pool.endpointSize;
+}
 
 /** The peers of one swarm in one address family (4 or 16 address bytes). */
 export class PeerTable {
@@ -91,9 +87,9 @@ export class PeerTable {
   readonly #hashSeed: number;
 
   /** A table for `addressLength`-byte addresses, drawing records from `pools`. */
-  constructor(addressLength: 4 | 16, hashSeed: number, pools?: RecordPools) {
+  constructor(addressLength: 4 | 16, hashSeed: number, pools: RecordPools) {
     this.#hashSeed = hashSeed | 0;
-    this.#pool = (pools ?? (sharedPools ??= createRecordPools()))[addressLength];
+    this.#pool = pools[addressLength];
   }
 
   /** 4 or 16 address bytes. */
@@ -144,8 +140,10 @@ export class PeerTable {
       else this.#blocks.push(block);
     }
     let slot = this.#count;
-    const bytes = this.#bytesOf(slot);
-    const at = locatedAt + PEER_ID;
+    const pool = this.#pool;
+    const block = this.#blockOf(slot);
+    const bytes = pool.bytes[block >> PAGE_SHIFT];
+    const at = bodyAt(pool, block, slot) + PEER_ID;
     for (let i = 0; i < 20; i++) bytes[at + i] = peerId.charCodeAt(i);
     this.#count++;
     const index = this.#index;
@@ -235,7 +233,8 @@ export class PeerTable {
     const available = size - (exclude >= from && exclude < to ? 1 : 0);
     const take = Math.min(want, available);
     const start = take === available ? 0 : Math.floor(range.random() * size);
-    const entry = this.#pool.endpointSize;
+    const pool = this.#pool;
+    const entry = pool.endpointSize;
     let written = 0;
     let slot = from + start;
     while (written < take) {
@@ -248,19 +247,21 @@ export class PeerTable {
       // them in one loop, as a view and a `set` cost more than the copy itself.
       let end = Math.min((slot | (BLOCK_RECORDS - 1)) + 1, to, slot + take - written);
       if (exclude >= slot && exclude < end) end = exclude;
-      const bytes = this.#bytesOf(slot);
+      const block = this.#blockOf(slot);
+      const bytes = pool.bytes[block >> PAGE_SHIFT];
       const runBytes = (end - slot) * entry;
       const target = offset + written * entry;
       // Two bytes a step: endpoints are 6 or 18 bytes, and this loop is the largest single part
       // of a reply's cost in the core (tests/bench/README.md, "Parsing bytes; sampling
       // endpoints").
-      const source = locatedEndpoint;
+      const source = endpointAt(pool, block, slot);
       for (let i = 0; i < runBytes; i += 2) {
         out[target + i] = bytes[source + i];
         out[target + i + 1] = bytes[source + i + 1];
       }
       if (ids !== null) {
-        for (let at = locatedAt, n = written; n < written + end - slot; n++, at += BODY_SIZE) {
+        const bodies = bodyAt(pool, block, slot);
+        for (let at = bodies, n = written; n < written + end - slot; n++, at += BODY_SIZE) {
           const idTarget = (offset / entry + n) * 20;
           for (let i = 0; i < 20; i++) ids[idTarget + i] = bytes[at + PEER_ID + i];
         }
@@ -273,8 +274,9 @@ export class PeerTable {
 
   /** The peer id in `slot`. */
   peerIdOf(slot: number): ByteString {
-    const bytes = this.#bytesOf(slot);
-    const at = locatedAt + PEER_ID;
+    const block = this.#blockOf(slot);
+    const bytes = this.#pool.bytes[block >> PAGE_SHIFT];
+    const at = bodyAt(this.#pool, block, slot) + PEER_ID;
     let id = "";
     for (let i = 0; i < 20; i++) id += String.fromCharCode(bytes[at + i]);
     return id;
@@ -282,21 +284,26 @@ export class PeerTable {
 
   /** The listed address bytes of `slot` (a copy). */
   addressOf(slot: number): Uint8Array {
-    const bytes = this.#bytesOf(slot);
-    return bytes.slice(locatedEndpoint, locatedEndpoint + this.#pool.addressLength);
+    const pool = this.#pool;
+    const block = this.#blockOf(slot);
+    const at = endpointAt(pool, block, slot);
+    return pool.bytes[block >> PAGE_SHIFT].slice(at, at + pool.addressLength);
   }
 
   /** The listed port of `slot`. */
   portOf(slot: number): number {
-    const bytes = this.#bytesOf(slot);
-    const at = locatedEndpoint + this.#pool.addressLength;
+    const pool = this.#pool;
+    const block = this.#blockOf(slot);
+    const bytes = pool.bytes[block >> PAGE_SHIFT];
+    const at = endpointAt(pool, block, slot) + pool.addressLength;
     return (bytes[at] << 8) | bytes[at + 1];
   }
 
   /** True when `slot` lists exactly this address. */
   hasAddress(slot: number, address: Uint8Array): boolean {
-    const bytes = this.#bytesOf(slot);
-    const at = locatedEndpoint;
+    const block = this.#blockOf(slot);
+    const bytes = this.#pool.bytes[block >> PAGE_SHIFT];
+    const at = endpointAt(this.#pool, block, slot);
     for (let i = 0, n = this.#pool.addressLength; i < n; i++) {
       if (bytes[at + i] !== address[i]) return false;
     }
@@ -305,15 +312,16 @@ export class PeerTable {
 
   /** What the last announce of `slot` recorded. */
   recordOf(slot: number): PeerRecord {
-    this.#locate(slot);
     const pool = this.#pool;
-    const at = locatedAt;
-    const bytes = pool.bytes[locatedPage];
-    const floats = pool.floats[locatedPage];
+    const block = this.#blockOf(slot);
+    const page = block >> PAGE_SHIFT;
+    const at = bodyAt(pool, block, slot);
+    const bytes = pool.bytes[page];
+    const floats = pool.floats[page];
     return {
-      seenAt: pool.words[locatedPage][(at + SEEN_AT) >> 2],
+      seenAt: pool.words[page][(at + SEEN_AT) >> 2],
       flags: bytes[at + FLAGS],
-      keyHash: pool.signed[locatedPage][(at + KEY_HASH) >> 2],
+      keyHash: pool.signed[page][(at + KEY_HASH) >> 2],
       left: floats[(at + LEFT) >> 2],
       uploaded: floats[(at + UPLOADED) >> 2],
       downloaded: floats[(at + DOWNLOADED) >> 2],
@@ -323,20 +331,23 @@ export class PeerTable {
 
   /** Flags of `slot` (cheaper than `recordOf` on the hot path). */
   flagsOf(slot: number): number {
-    const bytes = this.#bytesOf(slot);
-    return bytes[locatedAt + FLAGS];
+    const block = this.#blockOf(slot);
+    return this.#pool.bytes[block >> PAGE_SHIFT][bodyAt(this.#pool, block, slot) + FLAGS];
   }
 
   /** Interned user agent id of `slot` (cheaper than `recordOf`). */
   agentOf(slot: number): number {
-    const bytes = this.#bytesOf(slot);
-    return bytes[locatedAt + AGENT] | (bytes[locatedAt + AGENT + 1] << 8);
+    const block = this.#blockOf(slot);
+    const bytes = this.#pool.bytes[block >> PAGE_SHIFT];
+    const at = bodyAt(this.#pool, block, slot) + AGENT;
+    return bytes[at] | (bytes[at + 1] << 8);
   }
 
   /** Key hash of `slot`. */
   keyHashOf(slot: number): number {
-    this.#locate(slot);
-    return this.#pool.signed[locatedPage][(locatedAt + KEY_HASH) >> 2];
+    const block = this.#blockOf(slot);
+    const at = bodyAt(this.#pool, block, slot) + KEY_HASH;
+    return this.#pool.signed[block >> PAGE_SHIFT][at >> 2];
   }
 
   /** Remembers (or forgets, with `null`) the connection address of a peer listed elsewhere. */
@@ -354,47 +365,39 @@ export class PeerTable {
     return this.#connectionAddresses?.get(peerId) ?? null;
   }
 
-  /** Points `locatedPage`, `locatedAt` and `locatedEndpoint` at the record of `slot`. */
-  #locate(slot: number): void {
-    const block = this.#blocks[slot >> BLOCK_SHIFT];
-    const pool = this.#pool;
-    locatedPage = block >> PAGE_SHIFT;
-    const blockAt = (block & (PAGE_BLOCKS - 1)) * pool.blockSize;
-    const inBlock = slot & (BLOCK_RECORDS - 1);
-    locatedEndpoint = blockAt + inBlock * pool.endpointSize;
-    locatedAt = blockAt + pool.bodiesAt + inBlock * BODY_SIZE;
-  }
-
-  /** `#locate(slot)`, returning the bytes of its page. */
-  #bytesOf(slot: number): Uint8Array {
-    this.#locate(slot);
-    return this.#pool.bytes[locatedPage];
+  /** The id of the block holding `slot` (its page is `block >> PAGE_SHIFT`). */
+  #blockOf(slot: number): number {
+    return this.#blocks[slot >> BLOCK_SHIFT];
   }
 
   #seenAtOf(slot: number): number {
-    this.#locate(slot);
-    return this.#pool.words[locatedPage][(locatedAt + SEEN_AT) >> 2];
+    const block = this.#blockOf(slot);
+    const at = bodyAt(this.#pool, block, slot) + SEEN_AT;
+    return this.#pool.words[block >> PAGE_SHIFT][at >> 2];
   }
 
   #writeEndpoint(slot: number, address: Uint8Array, port: number): void {
-    const bytes = this.#bytesOf(slot);
-    const at = locatedEndpoint;
-    const length = this.#pool.addressLength;
+    const pool = this.#pool;
+    const block = this.#blockOf(slot);
+    const bytes = pool.bytes[block >> PAGE_SHIFT];
+    const at = endpointAt(pool, block, slot);
+    const length = pool.addressLength;
     for (let i = 0; i < length; i++) bytes[at + i] = address[i];
     bytes[at + length] = port >> 8;
     bytes[at + length + 1] = port & 0xff;
   }
 
   #writeRecord(slot: number, record: PeerRecord): void {
-    this.#locate(slot);
     const pool = this.#pool;
-    const at = locatedAt;
-    const bytes = pool.bytes[locatedPage];
-    const floats = pool.floats[locatedPage];
-    pool.words[locatedPage][(at + SEEN_AT) >> 2] = record.seenAt;
+    const block = this.#blockOf(slot);
+    const page = block >> PAGE_SHIFT;
+    const at = bodyAt(pool, block, slot);
+    const bytes = pool.bytes[page];
+    const floats = pool.floats[page];
+    pool.words[page][(at + SEEN_AT) >> 2] = record.seenAt;
     bytes[at + FLAGS] = record.flags;
     if (record.flags & PARTIAL_SEED) this.#partials++;
-    pool.signed[locatedPage][(at + KEY_HASH) >> 2] = record.keyHash;
+    pool.signed[page][(at + KEY_HASH) >> 2] = record.keyHash;
     // Rounded to float32 (see the module doc): shown on /stats, never compared.
     floats[(at + LEFT) >> 2] = record.left;
     floats[(at + UPLOADED) >> 2] = record.uploaded;
@@ -420,23 +423,21 @@ export class PeerTable {
     const scratch = pool.scratch;
     const scratchEndpoint = pool.scratchEndpoint;
     // As 32-bit words: copying the floats as floats could rewrite a NaN's bits.
-    this.#locate(a);
-    let words = pool.words[locatedPage];
-    let bytes = pool.bytes[locatedPage];
-    let at = locatedAt >> 2;
+    let block = this.#blockOf(a);
+    let words = pool.words[block >> PAGE_SHIFT];
+    let bytes = pool.bytes[block >> PAGE_SHIFT];
+    let at = bodyAt(pool, block, a) >> 2;
+    let endpoint = endpointAt(pool, block, a);
     for (let i = 0; i < scratch.length; i++) scratch[i] = words[at + i];
-    for (let i = 0; i < scratchEndpoint.length; i++) {
-      scratchEndpoint[i] = bytes[locatedEndpoint + i];
-    }
+    for (let i = 0; i < scratchEndpoint.length; i++) scratchEndpoint[i] = bytes[endpoint + i];
     this.#copy(b, a);
-    this.#locate(b);
-    words = pool.words[locatedPage];
-    bytes = pool.bytes[locatedPage];
-    at = locatedAt >> 2;
+    block = this.#blockOf(b);
+    words = pool.words[block >> PAGE_SHIFT];
+    bytes = pool.bytes[block >> PAGE_SHIFT];
+    at = bodyAt(pool, block, b) >> 2;
+    endpoint = endpointAt(pool, block, b);
     for (let i = 0; i < scratch.length; i++) words[at + i] = scratch[i];
-    for (let i = 0; i < scratchEndpoint.length; i++) {
-      bytes[locatedEndpoint + i] = scratchEndpoint[i];
-    }
+    for (let i = 0; i < scratchEndpoint.length; i++) bytes[endpoint + i] = scratchEndpoint[i];
     if (index !== null) {
       index[cellA] = b + 1;
       index[cellB] = a + 1;
@@ -453,18 +454,19 @@ export class PeerTable {
   /** Copies the record of `from` over `to` (body as 32-bit words); the index is the caller's. */
   #copy(from: number, to: number): void {
     const pool = this.#pool;
-    this.#locate(from);
-    const source = pool.words[locatedPage];
-    const sourceBytes = pool.bytes[locatedPage];
-    const sourceAt = locatedAt >> 2;
-    const sourceEndpoint = locatedEndpoint;
-    this.#locate(to);
-    const target = pool.words[locatedPage];
-    const targetBytes = pool.bytes[locatedPage];
-    const targetAt = locatedAt >> 2;
+    const fromBlock = this.#blockOf(from);
+    const source = pool.words[fromBlock >> PAGE_SHIFT];
+    const sourceBytes = pool.bytes[fromBlock >> PAGE_SHIFT];
+    const sourceAt = bodyAt(pool, fromBlock, from) >> 2;
+    const sourceEndpoint = endpointAt(pool, fromBlock, from);
+    const toBlock = this.#blockOf(to);
+    const target = pool.words[toBlock >> PAGE_SHIFT];
+    const targetBytes = pool.bytes[toBlock >> PAGE_SHIFT];
+    const targetAt = bodyAt(pool, toBlock, to) >> 2;
+    const targetEndpoint = endpointAt(pool, toBlock, to);
     for (let i = 0; i < BODY_SIZE >> 2; i++) target[targetAt + i] = source[sourceAt + i];
     for (let i = 0; i < pool.endpointSize; i++) {
-      targetBytes[locatedEndpoint + i] = sourceBytes[sourceEndpoint + i];
+      targetBytes[targetEndpoint + i] = sourceBytes[sourceEndpoint + i];
     }
   }
 
@@ -506,8 +508,9 @@ export class PeerTable {
   }
 
   #idEquals(slot: number, peerId: ByteString): boolean {
-    const bytes = this.#bytesOf(slot);
-    const at = locatedAt + PEER_ID;
+    const block = this.#blockOf(slot);
+    const bytes = this.#pool.bytes[block >> PAGE_SHIFT];
+    const at = bodyAt(this.#pool, block, slot) + PEER_ID;
     // From the end: ids of one client share their first bytes (`-LT2060-`), not their last.
     for (let i = 19; i >= 0; i--) if (bytes[at + i] !== peerId.charCodeAt(i)) return false;
     return true;
@@ -521,8 +524,9 @@ export class PeerTable {
   }
 
   #hashOfSlot(slot: number): number {
-    const bytes = this.#bytesOf(slot);
-    const at = locatedAt + PEER_ID;
+    const block = this.#blockOf(slot);
+    const bytes = this.#pool.bytes[block >> PAGE_SHIFT];
+    const at = bodyAt(this.#pool, block, slot) + PEER_ID;
     let hash = this.#hashSeed ^ 0x811c9dc5;
     for (let i = 0; i < 20; i++) hash = Math.imul(hash ^ bytes[at + i], 0x01000193);
     return (hash ^ (hash >>> 15)) >>> 0;

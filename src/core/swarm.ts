@@ -4,7 +4,8 @@
  *
  * @module
  */
-import { PeerTable, type RecordPools } from "./peer_table.ts";
+import { PeerTable } from "./peer_table.ts";
+import type { RecordPools } from "./peer_records.ts";
 import type { SwarmCounts } from "../protocol/messages.ts";
 
 /** The peers of one info hash, by address family. */
@@ -12,12 +13,12 @@ export class Swarm {
   #v4: PeerTable | null = null;
   #v6: PeerTable | null = null;
   readonly #hashSeed: number;
-  readonly #pools: RecordPools | undefined;
+  readonly #pools: RecordPools;
   /** Completed downloads counted so far (BEP 48 `downloaded`). */
   downloaded = 0;
 
-  /** A swarm whose tables draw records from `pools` (the tracker's; tests may leave it out). */
-  constructor(hashSeed: number, pools?: RecordPools) {
+  /** A swarm whose tables draw records from `pools` (the tracker's). */
+  constructor(hashSeed: number, pools: RecordPools) {
     this.#hashSeed = hashSeed;
     this.#pools = pools;
   }

@@ -13,10 +13,10 @@ import {
   COMPLETION_COUNTED,
   createRecordPools,
   PARTIAL_SEED,
-  type PeerTable,
   SEEDER,
   VIA_UDP,
-} from "./peer_table.ts";
+} from "./peer_records.ts";
+import type { PeerTable } from "./peer_table.ts";
 import { KeptCounts } from "./kept_counts.ts";
 import { StringPool } from "./string_pool.ts";
 import { Swarm } from "./swarm.ts";

@@ -5,20 +5,16 @@
  * becomes a bencoded `failure reason`; anything else is logged and answered as an internal error,
  * and the server goes on. Every announce and scrape is recorded once in the stats sink, with its
  * handling time. The client's address is the connection's, or what a trusted reverse proxy says
- * (`client_address.ts`); with a passkey list, announces and scrapes must carry a listed key; with a
- * rate limit, that address (never a trusted proxy's own) must be within it.
+ * (`client_address.ts`). Admission (stopping, rate limit, passkey) and the log lines about clients
+ * are the ones UDP uses too (`src/transport/`).
  *
  * @module
  */
 import { ClientError } from "../protocol/client_error.ts";
-import { type Passkeys, requirePasskey } from "../core/passkeys.ts";
-import type { RateLimiter } from "../core/rate_limiter.ts";
-import { failureReasonOf, StatsCounters, type StatsRecorder } from "../stats/stats_counters.ts";
+import { failureReasonOf, StatsCounters } from "../stats/stats_counters.ts";
 import type { SwarmHistory } from "../stats/swarm_history.ts";
-import type { Tracker } from "../core/tracker.ts";
 import type { AnnounceRequest } from "../protocol/messages.ts";
 import { parseAnnounceUrl } from "../protocol/announce_request.ts";
-import { byteStringToHex } from "../protocol/byte_string.ts";
 import {
   encodeAnnounceReplyView,
   encodeFailure,
@@ -29,50 +25,21 @@ import { formatIp, parseIp } from "../protocol/ip_address.ts";
 import { passkeyFromQuery, splitPasskeyPath } from "../protocol/passkey.ts";
 import { rawQueryOf } from "../protocol/query.ts";
 import { parseScrapeUrl } from "../protocol/scrape_request.ts";
-import type { Logger } from "../runtime/logger.ts";
+import { createAdmission } from "../transport/admission.ts";
+import { logAnnounce, logRefusal, logScrape } from "../transport/client_log.ts";
+import type { TransportDeps } from "../transport/transport_deps.ts";
 import { clientAddress } from "./client_address.ts";
 import { createStatsRoutes } from "../stats/stats_routes.ts";
 
-/** The settings the HTTP transport reads (a subset of the config, already resolved). */
-export interface HttpSettings {
-  interval: number;
-  minInterval: number;
-  numwantDefault: number;
-  numwantMax: number;
-  /** Let `ip=`/`ipv4=`/`ipv6=` set the listed address. */
-  trustIpParam: boolean;
-  noscrape: boolean;
-  nostats: boolean;
-  /** `/metrics` answers 404. @default false */
-  nometrics?: boolean;
-  /** Leave peer addresses out of `/stats` and `/stats.json`. @default false */
-  statsHidePeers?: boolean;
-  /** Log a `client` line per announce and a `scrape` line per scrape. */
-  logAnnounces: boolean;
-}
-
-/** What the handler needs. */
-export interface HttpHandlerDeps {
-  tracker: Tracker;
-  settings: HttpSettings;
-  logger: Logger;
+/** What the HTTP handler needs: the transports' common deps, and the stats pages'. */
+export interface HttpHandlerDeps extends TransportDeps {
   version: string;
-  /** Milliseconds since the epoch. @default Date.now */
-  now?: () => number;
   /** Request counters shown on the stats endpoints. @default fresh counters */
   counters?: StatsCounters;
-  /** Where each request is recorded. @default counters */
-  recorder?: StatsRecorder;
   /** Swarm sizes over the last hour, for the charts. @default none */
   history?: SwarmHistory;
   /** Reverse proxies whose `X-Forwarded-For`/`X-Real-IP` name the client. @default none */
   trustedProxies?: CidrSet;
-  /** The passkey list in force, read per request as reloads swap it. @default () => null */
-  passkeys?: () => Passkeys | null;
-  /** True once the tracker is stopping. @default () => false */
-  shuttingDown?: () => boolean;
-  /** The per-address limit on announces and scrapes, shared with UDP. @default no limit */
-  rateLimiter?: RateLimiter | null;
   /** Takes a WebSocket request to `/announce` (the WebTorrent tracker). @default none */
   webSocket?: WebSocketUpgrade | null;
 }
@@ -80,7 +47,7 @@ export interface HttpHandlerDeps {
 /** Accepts (or refuses) a WebSocket upgrade; see `src/ws/ws_tracker.ts`. */
 export type WebSocketUpgrade = (
   request: Request,
-  client: { address: Uint8Array; key: string | null; unlimited: boolean },
+  client: { address: Uint8Array; key: string | null },
 ) => Response;
 
 /** The part of `Deno.ServeHandlerInfo` the handler reads. */
@@ -99,8 +66,6 @@ export type HttpHandler = (request: Request, info: ConnectionInfo) => Response;
 const BENCODE_HEADERS = { "content-type": "text/plain" };
 /** The init of a bencoded 200 reply, shared for the same reason. */
 const BENCODE_OK: ResponseInit = { headers: BENCODE_HEADERS };
-/** Seconds a client that reached a stopping tracker is asked to wait (BEP 31): about a restart. */
-const RETRY_WHEN_SHUTTING_DOWN = 60;
 
 /** Builds the handler. */
 export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
@@ -111,25 +76,9 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
   const recorder = deps.recorder ?? counters;
   const trustedProxies = deps.trustedProxies ?? null;
   const passkeys = deps.passkeys ?? (() => null);
-  const shuttingDown = deps.shuttingDown ?? (() => false);
-  const rateLimiter = deps.rateLimiter ?? null;
   const webSocket = deps.webSocket ?? null;
-  /** Refuses an announce or scrape while stopping, over the rate limit, or without a passkey. */
-  const admit = (key: string | null, connection: Uint8Array) => {
-    if (shuttingDown()) {
-      // "full" is the nearest stats label: the tracker cannot take the request now.
-      throw new ClientError("tracker is shutting down", {
-        retryIn: RETRY_WHEN_SHUTTING_DOWN,
-        reason: "full",
-      });
-    }
-    // Before the passkey check, so guessing keys counts against the limit too. A trusted proxy
-    // that named no client is the proxy itself: it speaks for many, so it is not limited.
-    if (rateLimiter !== null && !(trustedProxies?.contains(connection) ?? false)) {
-      rateLimiter.admit(connection, now());
-    }
-    requirePasskey(passkeys(), key);
-  };
+  // A trusted proxy that named no client is the proxy itself: it is not rate limited.
+  const { admit } = createAdmission({ ...deps, now, trustedProxies });
   const statsRoutes = createStatsRoutes({
     tracker,
     counters,
@@ -157,13 +106,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
       wantPeerIds: !parsed.compact && !parsed.noPeerId,
     }, now());
     if (settings.logAnnounces) {
-      logger.log(
-        "client",
-        `${formatIp(connection)} ${byteStringToHex(parsed.infoHash)} ${parsed.event} ` +
-          `${byteStringToHex(parsed.peerId)} ${
-            formatIp(address)
-          }:${parsed.port} left=${parsed.left}`,
-      );
+      logAnnounce(logger, { transport: "http", connection, address, request: parsed });
     }
     // A view of the shared encoder's buffer: `new Response` copies it before the next encode.
     const body = encodeAnnounceReplyView(result, {
@@ -180,7 +123,11 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
     const hashes = parseScrapeUrl(url);
     const entries = tracker.scrape(hashes);
     if (settings.logAnnounces) {
-      logger.log("scrape", `${formatIp(connection)} ${hashes === null ? "all" : hashes.length}`);
+      logScrape(logger, {
+        transport: "http",
+        connection,
+        count: hashes === null ? "all" : hashes.length,
+      });
     }
     return new Response(encodeScrapeReplyView(entries), BENCODE_OK);
   }
@@ -189,6 +136,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
     // Clock reads cost more than the counters, so only the requests the sink picks are timed.
     const started = recorder.shouldTime() ? performance.now() : -1;
     const url = request.url;
+    let connection: Uint8Array | null = null;
     try {
       const method = request.method;
       if (method !== "GET" && method !== "HEAD") {
@@ -201,7 +149,7 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
       const hostname = info.remoteAddr.hostname;
       const peer = parseIp(hostname);
       if (peer === null) throw new Error(`unparsable peer address "${hostname}"`);
-      const connection = trustedProxies === null
+      connection = trustedProxies === null
         ? peer
         : clientAddress(peer, request.headers, trustedProxies);
       let path = pathOf(url);
@@ -216,17 +164,16 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
           // An HTTP announce always names an info_hash; only a URL without one can be a
           // WebSocket handshake, so a tracker announce never pays for reading the headers.
           if (webSocket !== null && !url.includes("info_hash=") && isWebSocketUpgrade(request)) {
-            const unlimited = trustedProxies?.contains(connection) ?? false;
-            return webSocket(request, { address: connection, key, unlimited });
+            return webSocket(request, { address: connection, key });
           }
-          admit(key, connection);
+          admit(connection, key);
           const response = announce(request, url, connection);
           recorder.recordAnnounce("http", elapsedSince(started));
           return response;
         }
         case "/scrape": {
           if (settings.noscrape) return notFound();
-          admit(key, connection);
+          admit(connection, key);
           const response = scrape(url, connection);
           recorder.recordScrape("http", elapsedSince(started));
           return response;
@@ -237,9 +184,8 @@ export function createHttpHandler(deps: HttpHandlerDeps): HttpHandler {
     } catch (error) {
       recorder.recordFailure("http", failureReasonOf(error), elapsedSince(started));
       if (error instanceof ClientError) {
-        if (logger.debugEnabled) {
-          logger.log("debug", `refused ${info.remoteAddr.hostname}: ${error.message}`);
-        }
+        const from = connection === null ? info.remoteAddr.hostname : formatIp(connection);
+        logRefusal(logger, { transport: "http", from, error });
         return new Response(encodeFailure(error.message, error.retryIn), BENCODE_OK);
       }
       logger.log("error", `${request.method} ${pathOf(url)}: ${describe(error)}`);

@@ -31,29 +31,60 @@ export interface NumwantLimits {
   numwantMax: number;
 }
 
-/** The keys an announce reads; a key's index is its field number and its bit in `seen`. */
-export const ANNOUNCE_KEYS = [
-  "info_hash",
-  "peer_id",
-  "port",
-  "uploaded",
-  "downloaded",
-  "left",
-  "event",
-  "numwant",
-  "compact",
-  "no_peer_id",
-  "key",
-  "trackerid",
-  "ip",
-  "ipv4",
-  "ipv6",
-] as const;
-const FIELDS = ANNOUNCE_KEYS;
-const FIELD_IDS: ReadonlyMap<string, number> = new Map(FIELDS.map((name, id) => [name, id]));
-/** Field numbers by key length, to recognise a plain key in the query without slicing it. */
+/**
+ * The fields an announce reads, by name. Each id is also the field's bit in `seen`, so ids are
+ * distinct and below 31; their order means nothing, and neither does the order of `FIELD_KEYS`.
+ */
+const Field = {
+  InfoHash: 0,
+  PeerId: 1,
+  Port: 2,
+  Uploaded: 3,
+  Downloaded: 4,
+  Left: 5,
+  Event: 6,
+  Numwant: 7,
+  Compact: 8,
+  NoPeerId: 9,
+  Key: 10,
+  TrackerId: 11,
+  Ip: 12,
+  Ipv4: 13,
+  Ipv6: 14,
+} as const;
+type FieldId = typeof Field[keyof typeof Field];
+
+/** The query key of each field. */
+const FIELD_KEYS: { readonly [key: string]: FieldId } = {
+  info_hash: Field.InfoHash,
+  peer_id: Field.PeerId,
+  port: Field.Port,
+  uploaded: Field.Uploaded,
+  downloaded: Field.Downloaded,
+  left: Field.Left,
+  event: Field.Event,
+  numwant: Field.Numwant,
+  compact: Field.Compact,
+  no_peer_id: Field.NoPeerId,
+  key: Field.Key,
+  trackerid: Field.TrackerId,
+  ip: Field.Ip,
+  ipv4: Field.Ipv4,
+  ipv6: Field.Ipv6,
+};
+
+/** The query keys an announce reads (others are skipped). */
+export const ANNOUNCE_KEYS: readonly string[] = Object.freeze(Object.keys(FIELD_KEYS));
+const FIELD_IDS: ReadonlyMap<string, number> = new Map(Object.entries(FIELD_KEYS));
+/** The key of each field id, to compare a plain key in the query with. */
+const KEY_OF_FIELD: string[] = [];
+/** Field ids by key length, to recognise a plain key in the query without slicing it. */
 const FIELDS_BY_LENGTH: number[][] = [];
-for (const [id, name] of FIELDS.entries()) (FIELDS_BY_LENGTH[name.length] ??= []).push(id);
+for (const [name, id] of Object.entries(FIELD_KEYS)) {
+  if (KEY_OF_FIELD[id] !== undefined || id > 30) throw new Error(`announce field id ${id} reused`);
+  KEY_OF_FIELD[id] = name;
+  (FIELDS_BY_LENGTH[name.length] ??= []).push(id);
+}
 
 /** Bounds of the pair being read; reused, as parsing is synchronous. */
 const scratchBounds = pairBounds();
@@ -104,7 +135,7 @@ function parseAnnounceRange(
   // thrown, while the rest of the query is checked for bad escapes.
   let malformed = false;
   let firstError: ClientError | null = null;
-  // Which known keys were seen, one bit per field number: the first occurrence wins, and a
+  // Which known keys were seen, one bit per field id: the first occurrence wins, and a
   // repeated info_hash would be ambiguous, so it is refused. Unknown keys are skipped.
   let seen = 0;
   const pair = scratchBounds;
@@ -144,59 +175,61 @@ function parseAnnounceRange(
     if (firstError !== null) continue;
     const bit = 1 << field;
     if (seen & bit) {
-      if (field === 0) firstError = new ClientError("announce takes exactly one info_hash");
+      if (field === Field.InfoHash) {
+        firstError = new ClientError("announce takes exactly one info_hash");
+      }
       continue;
     }
     seen |= bit;
     try {
       switch (field) {
-        case 0:
+        case Field.InfoHash:
           infoHash = twentyBytesAt("info_hash", bytes, at, to);
           break;
-        case 1:
+        case Field.PeerId:
           peerId = twentyBytesAt("peer_id", bytes, at, to);
           break;
-        case 2:
+        case Field.Port:
           port = integerAt("port", bytes, at, to);
           if (port < 1 || port > 65535) {
             throw new ClientError(`invalid port "${byteStringOf(bytes, at, to)}"`);
           }
           break;
-        case 3:
+        case Field.Uploaded:
           uploaded = integerAt("uploaded", bytes, at, to);
           break;
-        case 4:
+        case Field.Downloaded:
           downloaded = integerAt("downloaded", bytes, at, to);
           break;
-        case 5:
+        case Field.Left:
           left = integerAt("left", bytes, at, to);
           break;
-        case 6:
+        case Field.Event:
           event = eventAt(bytes, at, to);
           break;
-        case 7:
+        case Field.Numwant:
           numwant = Math.min(integerAt("numwant", bytes, at, to), limits.numwantMax);
           break;
-        case 8:
+        case Field.Compact:
           compact = flagAt("compact", bytes, at, to);
           break;
-        case 9:
+        case Field.NoPeerId:
           noPeerId = flagAt("no_peer_id", bytes, at, to);
           break;
-        case 10:
+        case Field.Key:
           checkTokenLength("key", at, to);
           key = byteStringOf(bytes, at, to);
           break;
-        case 11:
+        case Field.TrackerId:
           checkTokenLength("trackerid", at, to);
           break;
-        case 12:
+        case Field.Ip:
           claimedIp = parseIp(byteStringOf(bytes, at, to));
           break;
-        case 13:
+        case Field.Ipv4:
           claimedIpv4 = parseEndpointAddress(byteStringOf(bytes, at, to), 4);
           break;
-        case 14:
+        case Field.Ipv6:
           claimedIpv6 = parseEndpointAddress(byteStringOf(bytes, at, to), 16);
           break;
       }
@@ -233,12 +266,12 @@ function malformedEscape(): ClientError {
   return new ClientError("malformed percent-encoding in query");
 }
 
-/** The field number of the plain (unescaped) key `query[start, end)`, or -1. */
+/** The field id of the plain (unescaped) key `query[start, end)`, or -1. */
 function fieldAt(query: Uint8Array, start: number, end: number): number {
   const candidates = FIELDS_BY_LENGTH[end - start];
   if (candidates === undefined) return -1;
   for (let c = 0; c < candidates.length; c++) {
-    if (matchesAt(query, start, FIELDS[candidates[c]])) return candidates[c];
+    if (matchesAt(query, start, KEY_OF_FIELD[candidates[c]])) return candidates[c];
   }
   return -1;
 }

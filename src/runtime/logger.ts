@@ -16,6 +16,18 @@ import { messageOf } from "../protocol/error_message.ts";
  */
 export type LogMode = "startup" | "client" | "torrent" | "stats" | "scrape" | "error" | "debug";
 
+/**
+ * How much is logged (the `log_level` config key): `info` every mode but `debug`, `debug`
+ * everything (each refused request among it), `error` only `error` lines.
+ */
+export type LogLevel = "debug" | "info" | "error";
+
+/** Whether a line of `mode` is kept at `level`. */
+export function keepsMode(level: LogLevel, mode: LogMode): boolean {
+  if (level === "error") return mode === "error";
+  return mode !== "debug" || level === "debug";
+}
+
 /** Where log lines go. */
 export interface Logger {
   /** Logs one line. `details` should be one line; control characters are escaped if not. */
@@ -43,10 +55,21 @@ export interface LoggerOptions {
    */
   flushIntervalMs?: number;
   /**
+   * How much to keep; `debug: true` is the same as `level: "debug"`.
+   * @default {"info"}
+   */
+  level?: LogLevel;
+  /**
    * Keep `debug` lines.
    * @default {false}
    */
   debug?: boolean;
+}
+
+/** The level `options` ask for: `level`, else `debug` when `debug` is set, else `info`. */
+function levelOf(options: { level?: LogLevel; debug?: boolean }, fallback: LogLevel): LogLevel {
+  return options.level ??
+    (options.debug === undefined ? fallback : options.debug ? "debug" : "info");
 }
 
 const ENCODER = new TextEncoder();
@@ -82,16 +105,16 @@ export interface MemoryLogger extends Logger {
  * `debug` defaults to `true` here, so tests can see what a transport logged about a client error.
  */
 export function createMemoryLogger(
-  options: { now?: () => number; debug?: boolean } = {},
+  options: { now?: () => number; debug?: boolean; level?: LogLevel } = {},
 ): MemoryLogger {
   const now = options.now ?? Date.now;
-  const debugEnabled = options.debug ?? true;
+  const level = levelOf(options, "debug");
   const lines: string[] = [];
   return {
     lines,
-    debugEnabled,
+    debugEnabled: level === "debug",
     log(mode, details) {
-      if (mode === "debug" && !debugEnabled) return;
+      if (!keepsMode(level, mode)) return;
       lines.push(formatLogLine(now(), mode, details));
     },
     flush() {},
@@ -106,6 +129,7 @@ export function formatLogLine(timeMs: number, mode: LogMode, details: string): s
 
 class BufferedLogger implements Logger {
   readonly debugEnabled: boolean;
+  readonly #level: LogLevel;
   #sink: Deno.FsFile | typeof Deno.stderr | null;
   readonly #path: string | null;
   readonly #now: () => number;
@@ -121,12 +145,13 @@ class BufferedLogger implements Logger {
     this.#path = options.path;
     this.#now = options.now ?? Date.now;
     this.#flushIntervalMs = options.flushIntervalMs ?? 200;
-    this.debugEnabled = options.debug ?? false;
+    this.#level = levelOf(options, "info");
+    this.debugEnabled = this.#level === "debug";
     globalThis.addEventListener("unload", this.#onUnload);
   }
 
   log(mode: LogMode, details: string): void {
-    if (this.#sink === null || (mode === "debug" && !this.debugEnabled)) return;
+    if (this.#sink === null || !keepsMode(this.#level, mode)) return;
     this.#buffer += formatLogLine(this.#now(), mode, details) + "\n";
     if (this.#buffer.length >= FLUSH_THRESHOLD) {
       this.flush();

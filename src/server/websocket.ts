@@ -7,13 +7,15 @@
  * @module
  */
 import type { Config } from "../config.ts";
-import type { Passkeys } from "../core/passkeys.ts";
-import type { RateLimiter } from "../core/rate_limiter.ts";
-import type { Tracker } from "../core/tracker.ts";
+import type { TransportDeps } from "../transport/transport_deps.ts";
 import type { WsSwarms } from "../core/ws_swarms.ts";
-import type { Logger } from "../runtime/logger.ts";
-import type { StatsCounters } from "../stats/stats_counters.ts";
-import { createWsTracker, type WsTracker } from "../ws/ws_tracker.ts";
+import { createWsTracker, type TrackerSocket, type WsTracker } from "../ws/ws_tracker.ts";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import type { CidrSet } from "../protocol/cidr.ts";
+import { parseIp } from "../protocol/ip_address.ts";
+import { passkeyFromQuery, splitPasskeyPath } from "../protocol/passkey.ts";
+import { clientAddress } from "../http/client_address.ts";
 
 /**
  * The longest announce interval told to WebSocket clients, in seconds. Peers meet only when one
@@ -26,21 +28,18 @@ const TIMER_SECONDS = 15;
 /** Peers examined per sweep slice (as the tracker's sweep). */
 const SWEEP_SLICE = 5_000;
 
-/** What the WebSocket tracker shares with the rest of the tracker. */
-export interface WebSocketShared {
-  tracker: Tracker;
-  swarms: WsSwarms<WebSocket>;
-  counters: StatsCounters;
-  logger: Logger;
-  now: () => number;
-  passkeys: () => Passkeys | null;
-  shuttingDown: () => boolean;
-  rateLimiter: RateLimiter | null;
+/** What the WebSocket tracker shares with the other transports, and its own swarms. */
+export interface WebSocketShared extends TransportDeps {
+  swarms: WsSwarms<TrackerSocket>;
+  /** Reverse proxies whose `X-Forwarded-For`/`X-Real-IP` name the client, or `null`. */
+  trustedProxies: CidrSet | null;
 }
 
 /** The running WebSocket tracker. */
 export interface RunningWebSocketTracker {
   upgrade: WsTracker["upgrade"];
+  /** Takes an upgrade request from the `node:https` listener (`wss://`), raw socket and all. */
+  nodeUpgrade(request: IncomingMessage, socket: Duplex, head: Uint8Array): void;
   transport: WsTracker;
   stop(): void;
 }
@@ -51,15 +50,10 @@ export function startWebSocketTracker(
   shared: WebSocketShared,
 ): RunningWebSocketTracker {
   const interval = Math.min(config.interval, WS_MAX_INTERVAL);
+  const now = shared.now ?? Date.now;
+  const passkeys = shared.passkeys ?? (() => null);
   const transport = createWsTracker({
-    tracker: shared.tracker,
-    swarms: shared.swarms,
-    logger: shared.logger,
-    now: shared.now,
-    recorder: shared.counters,
-    passkeys: shared.passkeys,
-    shuttingDown: shared.shuttingDown,
-    rateLimiter: shared.rateLimiter,
+    ...shared,
     settings: {
       interval,
       // A client that missed three announces in a row is gone, whatever its socket says.
@@ -70,14 +64,41 @@ export function startWebSocketTracker(
   const timer = setInterval(() => {
     transport.closeSilent();
     // One slice per tick: a long pass over many swarms spreads over several ticks.
-    shared.swarms.sweep(shared.now(), SWEEP_SLICE);
+    shared.swarms.sweep(now(), SWEEP_SLICE);
   }, TIMER_SECONDS * 1000);
   return {
     upgrade: transport.upgrade,
+    nodeUpgrade(request, socket, head) {
+      const url = request.url ?? "/";
+      const question = url.indexOf("?");
+      let path = question === -1 ? url : url.slice(0, question);
+      let key: string | null = null;
+      if (passkeys() !== null) {
+        const split = splitPasskeyPath(path);
+        path = split.path;
+        key = split.key ?? (question === -1 ? null : passkeyFromQuery(url.slice(question + 1)));
+      }
+      const peer = parseIp((socket as Duplex & { remoteAddress?: string }).remoteAddress ?? "");
+      if (path !== "/announce" || peer === null) {
+        socket.end("HTTP/1.1 404 Not Found\r\nconnection: close\r\ncontent-length: 0\r\n\r\n");
+        return;
+      }
+      const trusted = shared.trustedProxies;
+      const headers = { get: (name: string) => headerOf(request, name) };
+      const address = trusted === null ? peer : clientAddress(peer, headers, trusted);
+      transport.upgradeNode(request, socket, head, { address, key });
+    },
     transport,
     stop() {
       clearInterval(timer);
       transport.closeAll();
     },
   };
+}
+
+/** One request header as a string (the first, when repeated), or `null`. */
+function headerOf(request: IncomingMessage, name: string): string | null {
+  const value = request.headers[name.toLowerCase()];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value[0] ?? null : value;
 }

@@ -1,7 +1,7 @@
 /**
  * Keeps the tracker's state in the state file for its whole run: opens the file and puts the saved
- * swarms back at start, writes changed `downloaded` counts once a second, and saves everything on a
- * graceful stop. The rows are `src/state/swarm_state.ts`; the file is `state_store.ts`.
+ * swarms back at start, writes changed `downloaded` counts when asked (once a second, by the
+ * server's timers, `src/server/timers.ts`), and saves everything on a graceful stop. The rows are `src/state/swarm_state.ts`; the file is `state_store.ts`.
  *
  * Worst case on a crash (`kill -9`, power loss): the completions counted in the last second, which
  * had not been written yet, and every peer (peers are saved on a graceful stop only; they come
@@ -37,7 +37,6 @@ export class StateKeeper {
   #rows: Iterable<SwarmRow> | null;
   readonly #options: StateKeeperOptions;
   readonly #journal = new CountJournal();
-  #timer: ReturnType<typeof setInterval> | undefined;
   #failing = false;
   #stopped = false;
 
@@ -60,7 +59,7 @@ export class StateKeeper {
   /** Wire to `TrackerOptions.onCompletion`. */
   readonly onCompletion = (infoHash: ByteString): void => this.#journal.completed(infoHash);
 
-  /** Puts the saved swarms into `tracker` and starts writing counts. Call once, before serving. */
+  /** Puts the saved swarms into `tracker`. Call once, before serving. */
   start(tracker: Tracker): void {
     if (this.#store === null) return;
     const { logger, now, expirySeconds } = this.#options;
@@ -78,12 +77,10 @@ export class StateKeeper {
     );
     // The packed peers read at open are not needed again: let them go.
     this.#rows = null;
-    this.#timer = setInterval(() => this.#writeCounts(tracker), COUNT_WRITE_INTERVAL_MS);
   }
 
-  /** Stops the timer, saves every swarm and peer, and closes the file. Once; never throws. */
+  /** Saves every swarm and peer, and closes the file. Once; never throws. */
   stop(tracker: Tracker): void {
-    clearInterval(this.#timer);
     if (this.#store === null || this.#stopped) return;
     this.#stopped = true;
     const { logger } = this.#options;
@@ -108,8 +105,13 @@ export class StateKeeper {
     } catch { /* nothing more to lose */ }
   }
 
-  #writeCounts(tracker: Tracker): void {
-    const store = this.#store!;
+  /**
+   * Writes the counts changed since the last write (every `COUNT_WRITE_INTERVAL_MS`). Never
+   * throws: a failed write is logged once and its changes are kept for the next one.
+   */
+  writeCounts(tracker: Tracker): void {
+    if (this.#store === null || this.#stopped) return;
+    const store = this.#store;
     const changes = this.#journal.collect(tracker);
     try {
       store.writeCounts(changes);

@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { type PeerTable, VIA_UDP } from "../core/peer_table.ts";
+import type { PeerTable } from "../core/peer_table.ts";
+import { VIA_UDP } from "../core/peer_records.ts";
 import type { StatsTotals } from "./stats_snapshot.ts";
 import type { Swarm } from "../core/swarm.ts";
 import type { Tracker } from "../core/tracker.ts";

@@ -12,7 +12,7 @@
 import type { ByteString } from "../protocol/byte_string.ts";
 import { formatEndpoint, formatIp } from "../protocol/ip_address.ts";
 import type { TorrentInfo } from "../core/allowlist.ts";
-import { PARTIAL_SEED, SEEDER, VIA_UDP } from "../core/peer_table.ts";
+import { PARTIAL_SEED, SEEDER, VIA_UDP } from "../core/peer_records.ts";
 import type { PeerView, StatsSnapshot, StatsTotals, TorrentView } from "./stats_snapshot.ts";
 import { StatsCounters } from "./stats_counters.ts";
 import { addSwarm, addWebSocketCounts, emptyTotals } from "./stats_totals.ts";

@@ -2,7 +2,8 @@
  * The UDP transport's logic (BEP 15, BEP 41): `createUdpHandler(deps)` returns a plain
  * `(packet, remote) → reply | null` function. It parses at the edge, checks the connection id,
  * calls the same core as HTTP, and encodes the reply; `null` means "send nothing". No I/O: the
- * socket belongs to `server.ts`, so tests call the handler with crafted packets.
+ * socket belongs to `server.ts`, so tests call the handler with crafted packets. Admission
+ * (stopping, rate limit, passkey) and the log lines about clients are HTTP's (`src/transport/`).
  *
  * Errors follow the two kinds every transport has. A `ClientError` (a refusal by the core, or a
  * sendable parse error) becomes a BEP 15 error packet with its message. Anything else is a bug:
@@ -13,12 +14,8 @@
  * @module
  */
 import { ClientError } from "../protocol/client_error.ts";
-import { type Passkeys, requirePasskey } from "../core/passkeys.ts";
-import type { RateLimiter } from "../core/rate_limiter.ts";
-import { failureReasonOf, NO_STATS, type StatsRecorder } from "../stats/stats_counters.ts";
-import type { Tracker } from "../core/tracker.ts";
-import { byteStringToHex } from "../protocol/byte_string.ts";
-import { formatEndpoint, formatIp, parseIp } from "../protocol/ip_address.ts";
+import { failureReasonOf, NO_STATS } from "../stats/stats_counters.ts";
+import { formatEndpoint, parseIp } from "../protocol/ip_address.ts";
 import { passkeyFromPath } from "../protocol/passkey.ts";
 import {
   encodeAnnounceResponse,
@@ -31,38 +28,15 @@ import {
   type UdpScrapeCounts,
   type UdpScrapeRequest,
 } from "../protocol/udp_packet.ts";
-import type { Logger } from "../runtime/logger.ts";
+import { createAdmission } from "../transport/admission.ts";
+import { logAnnounce, logRefusal, logScrape } from "../transport/client_log.ts";
+import type { TransportDeps } from "../transport/transport_deps.ts";
 import { ConnectionIds } from "./connection_id.ts";
 
-/** The settings the UDP transport reads (a subset of the config, already resolved). */
-export interface UdpSettings {
-  /** Seconds a client is told to wait between announces. */
-  interval: number;
-  numwantDefault: number;
-  numwantMax: number;
-  /** Let the announce's IP address field set the listed address (IPv4 requests only). */
-  trustIpParam: boolean;
-  /** Refuse scrapes with an error packet. */
-  noscrape: boolean;
-  /** Log a `client` line per announce and a `scrape` line per scrape. */
-  logAnnounces: boolean;
-}
-
-/** What the handler needs. */
-export interface UdpHandlerDeps {
-  tracker: Tracker;
-  settings: UdpSettings;
-  logger: Logger;
-  /** Milliseconds since the epoch. @default Date.now */
-  now?: () => number;
+/** What the UDP handler needs: the transports' common deps, and its connection ids. */
+export interface UdpHandlerDeps extends TransportDeps {
   /** Issues and checks connection ids. @default ids under a fresh random secret */
   connectionIds?: ConnectionIds;
-  /** Where each announce and scrape is recorded. @default records nothing */
-  recorder?: StatsRecorder;
-  /** The passkey list in force, read per request as reloads swap it. @default () => null */
-  passkeys?: () => Passkeys | null;
-  /** The per-address limit on announces and scrapes, shared with HTTP. @default no limit */
-  rateLimiter?: RateLimiter | null;
 }
 
 /** Where a datagram came from, as `Deno.NetAddr` gives it. */
@@ -93,14 +67,14 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
   const recorder = deps.recorder ?? NO_STATS;
   const limits = { numwantDefault: settings.numwantDefault, numwantMax: settings.numwantMax };
   const passkeys = deps.passkeys ?? (() => null);
-  const rateLimiter = deps.rateLimiter ?? null;
+  const { admit, admitWithoutKey } = createAdmission({ ...deps, now });
 
   function announce(request: UdpAnnounceRequest, connection: Uint8Array): Uint8Array {
     // BEP 41: the path and query of the udp:// URL carry the passkey, as over HTTP.
-    const keys = passkeys();
-    if (keys !== null) {
-      requirePasskey(keys, request.urlData === null ? null : passkeyFromPath(request.urlData));
-    }
+    admit(
+      connection,
+      request.urlData === null || passkeys() === null ? null : passkeyFromPath(request.urlData),
+    );
     const parsed = request.announce;
     // BEP 15: the IP field is 32 bits wide, so it means nothing for a request that came over IPv6.
     const listed = settings.trustIpParam && connection.length === 4 ? parsed.claimedIp : null;
@@ -114,12 +88,7 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
       transport: "udp",
     }, now());
     if (settings.logAnnounces) {
-      logger.log(
-        "client",
-        `${formatIp(connection)} ${byteStringToHex(parsed.infoHash)} ${parsed.event} ` +
-          `${byteStringToHex(parsed.peerId)} ${formatIp(address)}:${parsed.port} ` +
-          `left=${parsed.left} udp`,
-      );
+      logAnnounce(logger, { transport: "udp", connection, address, request: parsed });
     }
     return encodeAnnounceResponse({
       transactionId: request.transactionId,
@@ -132,6 +101,7 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
   }
 
   function scrape(request: UdpScrapeRequest, connection: Uint8Array): Uint8Array {
+    admitWithoutKey(connection);
     if (settings.noscrape) throw new ClientError("scrape is disabled on this tracker");
     // A BEP 15 scrape has no URL data to carry a passkey, so a keyed tracker refuses it.
     if (passkeys() !== null) {
@@ -144,7 +114,7 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
     for (const entry of tracker.scrape(request.infoHashes)) found.set(entry.infoHash, entry);
     const counts = request.infoHashes.map((hash) => found.get(hash) ?? ZERO_COUNTS);
     if (settings.logAnnounces) {
-      logger.log("scrape", `${formatIp(connection)} ${request.infoHashes.length} udp`);
+      logScrape(logger, { transport: "udp", connection, count: request.infoHashes.length });
     }
     return encodeScrapeResponse(request.transactionId, counts);
   }
@@ -167,9 +137,9 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
       if (!ids.verify(request.connectionId, connection, remote.port, now())) {
         throw new UdpParseError("unknown or expired connection id");
       }
+      // Admission comes once the sender has proved its address (the connection id): connects
+      // are free and never refused.
       transactionId = request.transactionId;
-      // Counted once the sender has proved its address (the connection id): connects are free.
-      rateLimiter?.admit(connection, now());
       if (request.action === "announce") {
         const reply = announce(request, connection);
         recorder.recordAnnounce("udp", elapsedSince(started));
@@ -190,9 +160,10 @@ export function createUdpHandler(deps: UdpHandlerDeps): UdpHandler {
   /** The error packet for a refusal, or `null` when it must be dropped. */
   function refuse(error: ClientError, context: RefusalContext): Uint8Array | null {
     const { connection, remote, transactionId } = context;
-    if (logger.debugEnabled) {
-      logger.log("debug", `refused udp ${remote.hostname}:${remote.port}: ${error.message}`);
-    }
+    const from = connection === null
+      ? `${remote.hostname}:${remote.port}`
+      : formatEndpoint(connection, remote.port);
+    logRefusal(logger, { transport: "udp", from, error });
     if (!(error instanceof UdpParseError)) {
       return transactionId === null ? null : encodeErrorResponse(transactionId, error.message);
     }

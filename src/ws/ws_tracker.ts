@@ -15,12 +15,10 @@
  * @module
  */
 import { ClientError } from "../protocol/client_error.ts";
-import type { Passkeys } from "../core/passkeys.ts";
 import { requirePasskey } from "../core/passkeys.ts";
-import type { RateLimiter } from "../core/rate_limiter.ts";
-import type { Tracker } from "../core/tracker.ts";
 import { WsConnection, type WsSwarms } from "../core/ws_swarms.ts";
 import { messageOf } from "../protocol/error_message.ts";
+import { formatIp } from "../protocol/ip_address.ts";
 import { parseWsRequest, type WsAnnounce, type WsScrape } from "../protocol/ws_request.ts";
 import {
   encodeWsAnnounceReply,
@@ -29,8 +27,14 @@ import {
   encodeWsOffer,
   encodeWsScrapeReply,
 } from "../protocol/ws_reply.ts";
-import type { Logger } from "../runtime/logger.ts";
-import { failureReasonOf, NO_STATS, type StatsRecorder } from "../stats/stats_counters.ts";
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { acceptNodeUpgrade } from "./node_websocket.ts";
+import { failureReasonOf, NO_STATS } from "../stats/stats_counters.ts";
+import type { CidrSet } from "../protocol/cidr.ts";
+import { createAdmission } from "../transport/admission.ts";
+import { logRefusal } from "../transport/client_log.ts";
+import type { TransportDeps } from "../transport/transport_deps.ts";
 
 /** Characters of the largest message read; a longer one closes the socket (code 1009). */
 export const MAX_MESSAGE_CHARS = 64 * 1024;
@@ -38,8 +42,8 @@ export const MAX_MESSAGE_CHARS = 64 * 1024;
 export const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** Refused messages one socket may send before it is closed (code 1008). */
 export const MAX_CLIENT_ERRORS = 50;
-/** Seconds a client that reached a stopping tracker is asked to wait (BEP 31). */
-const RETRY_WHEN_SHUTTING_DOWN = 60;
+/** `readyState` of an open socket (as `WebSocket.OPEN`). */
+const OPEN = 1;
 
 /** The settings the WebSocket transport reads. */
 export interface WsSettings {
@@ -55,23 +59,29 @@ export interface WsSettings {
   logAnnounces?: boolean;
 }
 
-/** What the transport needs. */
-export interface WsTrackerDeps {
-  /** For scrape counts (HTTP, UDP and WebSocket peers together). */
-  tracker: Tracker;
-  swarms: WsSwarms<WebSocket>;
+/**
+ * What the transport uses of a socket: Deno's `WebSocket` (plain HTTP) and `NodeWebSocket` (the
+ * HTTPS listener) both have it.
+ */
+export interface TrackerSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(text: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/**
+ * What the transport needs: the transports' common deps (`tracker` for scrape counts of every
+ * kind of peer), its own swarms and settings.
+ */
+export interface WsTrackerDeps extends Omit<TransportDeps, "settings"> {
+  swarms: WsSwarms<TrackerSocket>;
   settings: WsSettings;
-  logger: Logger;
-  /** Milliseconds since the epoch. @default Date.now */
-  now?: () => number;
-  /** @default NO_STATS */
-  recorder?: StatsRecorder;
-  /** The passkey list in force. @default () => null */
-  passkeys?: () => Passkeys | null;
-  /** True once the tracker is stopping. @default () => false */
-  shuttingDown?: () => boolean;
-  /** The per-address limit shared with HTTP and UDP. @default no limit */
-  rateLimiter?: RateLimiter | null;
+  /**
+   * Reverse proxies: a client address that is one of them named no client (the proxy itself),
+   * which is not rate limited. @default none
+   */
+  trustedProxies?: CidrSet | null;
 }
 
 /** Where an upgrade request came from, as the HTTP handler worked it out. */
@@ -80,14 +90,17 @@ export interface WsClient {
   address: Uint8Array;
   /** The passkey of the path or query, `null` when none. */
   key: string | null;
-  /** True when the address is a trusted proxy's own (it is not rate limited). */
-  unlimited?: boolean;
 }
 
 /** The running transport. */
 export interface WsTracker {
   /** Accepts a WebSocket upgrade of `/announce`, or answers why not. */
   upgrade(request: Request, client: WsClient): Response;
+  /**
+   * The same for an upgrade the `node:https` listener hands over with its raw socket (`wss://`):
+   * answers the handshake on the socket itself, or refuses with an HTTP status and closes it.
+   */
+  upgradeNode(request: IncomingMessage, socket: Duplex, head: Uint8Array, client: WsClient): void;
   /** Open sockets. */
   readonly openCount: number;
   /** Closes sockets that sent nothing for `silentCloseSeconds`; returns how many. */
@@ -98,8 +111,8 @@ export interface WsTracker {
 
 /** One accepted socket. */
 interface Session {
-  socket: WebSocket;
-  connection: WsConnection<WebSocket>;
+  socket: TrackerSocket;
+  connection: WsConnection<TrackerSocket>;
   client: WsClient;
   /** Milliseconds since the epoch of the last message. */
   lastMessageAt: number;
@@ -113,25 +126,17 @@ export function createWsTracker(deps: WsTrackerDeps): WsTracker {
   const recorder = deps.recorder ?? NO_STATS;
   const passkeys = deps.passkeys ?? (() => null);
   const shuttingDown = deps.shuttingDown ?? (() => false);
-  const rateLimiter = deps.rateLimiter ?? null;
+  const admission = createAdmission({ ...deps, now });
   const limits = { maxOffers: settings.maxOffers ?? 10 };
   const sessions = new Set<Session>();
-
-  const admit = (session: Session) => {
-    if (shuttingDown()) {
-      throw new ClientError("tracker is shutting down", {
-        retryIn: RETRY_WHEN_SHUTTING_DOWN,
-        reason: "full",
-      });
-    }
-    if (rateLimiter !== null && session.client.unlimited !== true) {
-      rateLimiter.admit(session.client.address, now());
-    }
-  };
+  /** Stopping, the rate limit and the passkey, as over HTTP, for each announce and scrape. */
+  const admit = (session: Session) => admission.admit(session.client.address, session.client.key);
 
   function announce(session: Session, request: WsAnnounce): void {
     const at = now();
     if (request.answer !== null) {
+      // Not admitted as an announce (it answers one); the key must still be on the list.
+      requirePasskey(passkeys(), session.client.key);
       const delivery = swarms.answer(session.connection, request, at);
       if (delivery !== null) {
         send(
@@ -183,12 +188,10 @@ export function createWsTracker(deps: WsTrackerDeps): WsTracker {
     try {
       request = parseWsRequest(data, limits);
       if (request.action === "announce") {
-        requirePasskey(passkeys(), session.client.key);
         announce(session, request);
         // An answer is part of the offer's exchange, not an announce of its own.
         if (request.answer === null) recorder.recordAnnounce("websocket", elapsedSince(started));
       } else {
-        requirePasskey(passkeys(), session.client.key);
         scrape(session, request);
         recorder.recordScrape("websocket", elapsedSince(started));
       }
@@ -197,7 +200,11 @@ export function createWsTracker(deps: WsTrackerDeps): WsTracker {
       const action = request?.action ?? "announce";
       const infoHash = request?.action === "announce" ? request.infoHash : null;
       if (error instanceof ClientError) {
-        if (logger.debugEnabled) logger.log("debug", `refused websocket: ${error.message}`);
+        logRefusal(logger, {
+          transport: "websocket",
+          from: formatIp(session.client.address),
+          error,
+        });
         send(
           session.socket,
           encodeWsFailure(error.message, { action, infoHash, retryIn: error.retryIn }),
@@ -226,31 +233,59 @@ export function createWsTracker(deps: WsTrackerDeps): WsTracker {
     swarms.leave(session.connection);
   }
 
+  /** Why an upgrade is refused before any socket exists, or `null` to accept it. */
+  function refusal(client: WsClient): { status: number; message: string } | null {
+    if (shuttingDown()) return { status: 503, message: "tracker is shutting down" };
+    try {
+      requirePasskey(passkeys(), client.key);
+    } catch (error) {
+      if (error instanceof ClientError) return { status: 403, message: error.message };
+      throw error;
+    }
+    return null;
+  }
+
+  function open(socket: TrackerSocket, client: WsClient): Session {
+    const session: Session = {
+      socket,
+      connection: new WsConnection(socket),
+      client,
+      lastMessageAt: now(),
+      clientErrors: 0,
+    };
+    sessions.add(session);
+    return session;
+  }
+
+  const pingSeconds = settings.pingSeconds ?? 60;
   return {
     upgrade(request, client) {
-      try {
-        if (shuttingDown()) return refuse(503, "tracker is shutting down");
-        requirePasskey(passkeys(), client.key);
-      } catch (error) {
-        if (error instanceof ClientError) return refuse(403, error.message);
-        throw error;
-      }
-      const { socket, response } = Deno.upgradeWebSocket(request, {
-        idleTimeout: settings.pingSeconds ?? 60,
-      });
-      const session: Session = {
-        socket,
-        connection: new WsConnection(socket),
-        client,
-        lastMessageAt: now(),
-        clientErrors: 0,
-      };
-      sessions.add(session);
+      const refused = refusal(client);
+      if (refused !== null) return new Response(`${refused.message}\n`, { status: refused.status });
+      const { socket, response } = Deno.upgradeWebSocket(request, { idleTimeout: pingSeconds });
+      const session = open(socket, client);
       socket.onmessage = (event) => onMessage(session, event.data);
       socket.onclose = () => forget(session);
       // An error event is followed by a close event; nothing to do here but not to throw.
       socket.onerror = () => {};
       return response;
+    },
+    upgradeNode(request, socket, head, client) {
+      const refused = refusal(client);
+      if (refused !== null) {
+        socket.end(
+          `HTTP/1.1 ${refused.status} Refused\r\nconnection: close\r\ncontent-type: text/plain\r\n` +
+            `content-length: ${refused.message.length + 1}\r\n\r\n${refused.message}\n`,
+        );
+        return;
+      }
+      let session: Session | null = null;
+      const accepted = acceptNodeUpgrade(request, socket, head, {
+        onText: (text) => session !== null && onMessage(session, text),
+        onBinary: () => session !== null && onMessage(session, new Uint8Array(0)),
+        onClose: () => session !== null && forget(session),
+      }, { maxMessageBytes: MAX_MESSAGE_CHARS * 3, pingSeconds });
+      if (accepted !== null) session = open(accepted, client);
     },
     get openCount() {
       return sessions.size;
@@ -272,13 +307,9 @@ export function createWsTracker(deps: WsTrackerDeps): WsTracker {
 }
 
 /** Sends when the socket is open and not backed up; a slow reader misses offers, not memory. */
-function send(socket: WebSocket, text: string): void {
-  if (socket.readyState !== WebSocket.OPEN || socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
+function send(socket: TrackerSocket, text: string): void {
+  if (socket.readyState !== OPEN || socket.bufferedAmount > MAX_BUFFERED_BYTES) return;
   socket.send(text);
-}
-
-function refuse(status: number, message: string): Response {
-  return new Response(`${message}\n`, { status });
 }
 
 function elapsedSince(started: number): number | null {

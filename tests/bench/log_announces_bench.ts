@@ -8,13 +8,14 @@
  * @module
  */
 import { Tracker } from "../../src/core/tracker.ts";
-import { createHttpHandler, type HttpSettings } from "../../src/http/handler.ts";
+import { createHttpHandler } from "../../src/http/handler.ts";
+import type { TransportSettings } from "../../src/settings.ts";
 import { createLogger } from "../../src/runtime/logger.ts";
 import { seededRandom } from "../support/seeded_random.ts";
 import { USER_AGENT, Workload } from "./load/workload.ts";
 
 const INFO = { remoteAddr: { hostname: "127.0.0.1" } };
-const SETTINGS: HttpSettings = {
+const SETTINGS: TransportSettings = {
   interval: 1800,
   minInterval: 900,
   numwantDefault: 50,

@@ -101,6 +101,8 @@ Deno.bench("ConnectionIds.verify() of a forged id (3 MACs)", { group: "connectio
 const handler = createUdpHandler({
   tracker: new Tracker({ expirySeconds: 3600, random: seededRandom(1) }),
   settings: {
+    minInterval: 900,
+    nostats: false,
     interval: 1800,
     numwantDefault: 50,
     numwantMax: 200,

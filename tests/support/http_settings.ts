@@ -4,10 +4,10 @@
  *
  * @module
  */
-import type { HttpSettings } from "../../src/http/handler.ts";
+import type { TransportSettings } from "../../src/settings.ts";
 
-/** Default `HttpSettings` for tests that call `createHttpHandler()` directly. */
-export const TEST_HTTP_SETTINGS: Readonly<HttpSettings> = Object.freeze({
+/** Default `TransportSettings` for tests that call `createHttpHandler()` directly. */
+export const TEST_HTTP_SETTINGS: Readonly<TransportSettings> = Object.freeze({
   interval: 1800,
   minInterval: 900,
   numwantDefault: 50,
