@@ -8,6 +8,8 @@
  *   the transfer, and scrape neither of them after the browsers close;
  * - with an allowlist holding the torrent, whose info hash (of a `.torrent` written here) must be
  *   the one the browser made;
+ * - over wss:// (the HTTPS listener, a self-signed certificate the browsers trust by its key) on a
+ *   passkey path;
  * - with an allowlist without it, where the seeder page must be told why it is refused.
  *
  * The harness (`shareBetweenBrowsers`) takes any WebSocket tracker URL: it was first made to pass
@@ -23,12 +25,14 @@ import { createHash } from "node:crypto";
 import { HttpTrackerClient } from "./support/http_tracker_client.ts";
 import { seededRandom } from "./support/seeded_random.ts";
 import { startTestServer, type TestServer } from "./support/test_server.ts";
+import { makeCertificate } from "./support/tls_fixture.ts";
 import { writeContentTorrent } from "./support/torrent_fixture.ts";
 import {
   CHROMIUM,
   chromiumInstalled,
   openInChromium,
   startPageServer,
+  trustKeyFlag,
   WEBTORRENT_VERSION,
 } from "./support/webtorrent_pages.ts";
 
@@ -64,6 +68,8 @@ function debugQuery(): Record<string, string> {
 interface SharingOptions {
   /** The info hash the seeder's torrent must have, when the test knows it. */
   infoHash?: Uint8Array;
+  /** Chromium flags beyond the usual ones. @default [] */
+  browserFlags?: readonly string[];
   /** Runs after the download, while both pages are still open. */
   whileConnected?: (infoHash: Uint8Array) => Promise<void>;
 }
@@ -79,10 +85,11 @@ async function shareBetweenBrowsers(
 ): Promise<Uint8Array> {
   const expected = createHash("sha256").update(FILE).digest("hex");
   await using pages = await startPageServer(FILE);
+  const browser = { timeoutMs: BROWSER_TIMEOUT_MS, extraFlags: options.browserFlags ?? [] };
   await using seeder = await openInChromium(
     "seeder",
     pages.pageUrl(seedQuery(trackerUrl)),
-    BROWSER_TIMEOUT_MS,
+    browser,
   );
   const seeding = await pages.waitFor("seed", "seeding", STEP_TIMEOUT_MS)
     .catch((error) => explain(error, [seeder]));
@@ -93,7 +100,7 @@ async function shareBetweenBrowsers(
   await using leecher = await openInChromium(
     "leecher",
     pages.pageUrl({ role: "leech", magnet, ...debugQuery() }),
-    BROWSER_TIMEOUT_MS,
+    browser,
   );
   const done = await pages.waitFor("leech", "done", STEP_TIMEOUT_MS)
     .catch((error) => explain(error, [seeder, leecher]));
@@ -129,9 +136,9 @@ async function untilTrue(ready: () => Promise<boolean>, what: string): Promise<v
   }
 }
 
-/** A temporary allowlist directory, removed on dispose. */
-async function allowlistDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "nobrake-webtorrent-allowed-" });
+/** A temporary directory, removed on dispose. */
+async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix: "nobrake-webtorrent-" });
   return {
     path,
     [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }),
@@ -179,7 +186,7 @@ Deno.test({
     noChromium,
   ignore: noChromium !== "",
   async fn() {
-    await using allowed = await allowlistDir();
+    await using allowed = await tempDir();
     const infoHash = await writeContentTorrent(allowed.path, "random.torrent", {
       name: FILE_NAME,
       content: FILE,
@@ -195,11 +202,41 @@ Deno.test({
 });
 
 Deno.test({
+  name: `${withBrowsers} shares a file through NoBrake's wss:// tracker (HTTPS listener) on a` +
+    ` passkey path${noChromium}`,
+  ignore: noChromium !== "",
+  async fn() {
+    await using dir = await tempDir();
+    const certificate = await makeCertificate(dir.path, "wss", 0x1616);
+    await Deno.writeTextFile(`${dir.path}/passkeys.txt`, "browser-key\n");
+    const tracker = await startTestServer({
+      config: {
+        allowed: "*",
+        websocket: true,
+        udp: false,
+        tls_cert: certificate.certPath,
+        tls_key: certificate.keyPath,
+        passkeys: `${dir.path}/passkeys.txt`,
+      },
+    });
+    try {
+      const port = tracker.server.httpAddress.port;
+      await shareBetweenBrowsers(`wss://127.0.0.1:${port}/browser-key/announce`, {
+        // The certificate is self-signed: the browsers trust its key and no other.
+        browserFlags: [trustKeyFlag(certificate.key)],
+      });
+    } finally {
+      await tracker.close();
+    }
+  },
+});
+
+Deno.test({
   name: `webtorrent ${WEBTORRENT_VERSION} in Chromium is told why NoBrake's ws:// tracker refuses` +
     ` a torrent its allowlist does not hold${noChromium}`,
   ignore: noChromium !== "",
   async fn() {
-    await using allowed = await allowlistDir();
+    await using allowed = await tempDir();
     await writeContentTorrent(allowed.path, "other.torrent", {
       name: "other.bin",
       content: FILE.subarray(0, 1000),
@@ -211,7 +248,7 @@ Deno.test({
       await using seeder = await openInChromium(
         "seeder",
         pages.pageUrl(seedQuery(wsAnnounceUrl(tracker))),
-        BROWSER_TIMEOUT_MS,
+        { timeoutMs: BROWSER_TIMEOUT_MS },
       );
       const refusal = await pages.waitFor(
         "seed",

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { createHash, createPublicKey } from "node:crypto";
 import webtorrentPackage from "webtorrent/package.json" with { type: "json" };
 import { type RunningProcess, spawnProcess } from "./child_process.ts";
 
@@ -206,19 +207,27 @@ export interface BrowserPage extends AsyncDisposable {
   tail(): string;
 }
 
+/** Options of `openInChromium`. */
+export interface ChromiumOptions {
+  /** The browser is killed after this many milliseconds, whatever it is doing. */
+  timeoutMs: number;
+  /** Flags after `CHROMIUM_FLAGS`. @default [] */
+  extraFlags?: readonly string[];
+}
+
 /**
  * Opens `url` in a headless Chromium of its own (a fresh temporary `--user-data-dir`), killed
- * after `timeoutMs` whatever happens.
+ * after `options.timeoutMs` whatever happens.
  */
 export async function openInChromium(
   name: string,
   url: string,
-  timeoutMs: number,
+  options: ChromiumOptions,
 ): Promise<BrowserPage> {
   const profile = await Deno.makeTempDir({ prefix: `nobrake-chromium-${name}-` });
   const process = spawnProcess(name, CHROMIUM, {
-    args: [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, url],
-    timeoutMs,
+    args: [...CHROMIUM_FLAGS, ...options.extraFlags ?? [], `--user-data-dir=${profile}`, url],
+    timeoutMs: options.timeoutMs,
   });
   return {
     process,
@@ -237,4 +246,15 @@ export async function openInChromium(
       }
     },
   };
+}
+
+/**
+ * The flag that makes Chromium accept the certificate of this PEM private key (its public key's
+ * SHA-256, as `--ignore-certificate-errors-spki-list` takes it), and no other untrusted one.
+ */
+export function trustKeyFlag(keyPem: string): string {
+  const spki = createPublicKey(keyPem).export({ type: "spki", format: "der" });
+  return `--ignore-certificate-errors-spki-list=${
+    createHash("sha256").update(spki).digest("base64")
+  }`;
 }
