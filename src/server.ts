@@ -173,6 +173,7 @@ export async function startTrackerServer(
     state,
     now,
     sweepIntervalMs: settings.sweepIntervalMs,
+    webSockets: webSocket?.periodic ?? null,
   });
   const reloader = createReloader({
     tracker,

@@ -1,14 +1,16 @@
 /**
  * Wires the WebSocket (WebTorrent) tracker into a running tracker: builds the transport from the
- * config, and runs its one timer, which closes silent sockets and sweeps expired WebSocket peers.
- * The HTTP handler hands it WebSocket requests to `/announce` (`upgrade`); `stop` closes every
- * socket and the timer.
+ * config and hands the composition root its parts: `upgrade` for the HTTP handler's WebSocket
+ * requests to `/announce`, `nodeUpgrade` for the HTTPS listener's (`wss://`), the periodic work
+ * `server/timers.ts` runs (silent sockets closed, expired peers swept), and `stop`, which closes
+ * every socket.
  *
  * @module
  */
 import type { Config } from "../config.ts";
 import type { TransportDeps } from "../transport/transport_deps.ts";
 import type { WsSwarms } from "../core/ws_swarms.ts";
+import type { WebSocketWork } from "./timers.ts";
 import { createWsTracker, type TrackerSocket, type WsTracker } from "../ws/ws_tracker.ts";
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -23,10 +25,6 @@ import { clientAddress } from "../http/client_address.ts";
  * TCP ones; two minutes is what WebTorrent's own tracker tells them.
  */
 export const WS_MAX_INTERVAL = 120;
-/** Seconds between two runs of the WebSocket timer. */
-const TIMER_SECONDS = 15;
-/** Peers examined per sweep slice (as the tracker's sweep). */
-const SWEEP_SLICE = 5_000;
 
 /** What the WebSocket tracker shares with the other transports, and its own swarms. */
 export interface WebSocketShared extends TransportDeps {
@@ -41,16 +39,18 @@ export interface RunningWebSocketTracker {
   /** Takes an upgrade request from the `node:https` listener (`wss://`), raw socket and all. */
   nodeUpgrade(request: IncomingMessage, socket: Duplex, head: Uint8Array): void;
   transport: WsTracker;
+  /** What `server/timers.ts` runs every 15 s: silent sockets closed, expired peers swept. */
+  periodic: WebSocketWork;
+  /** Closes every socket. */
   stop(): void;
 }
 
-/** Builds the transport and starts its timer. */
+/** Builds the transport; its periodic work runs in `server/timers.ts`. */
 export function startWebSocketTracker(
   config: Config,
   shared: WebSocketShared,
 ): RunningWebSocketTracker {
   const interval = Math.min(config.interval, WS_MAX_INTERVAL);
-  const now = shared.now ?? Date.now;
   const passkeys = shared.passkeys ?? (() => null);
   const transport = createWsTracker({
     ...shared,
@@ -61,11 +61,6 @@ export function startWebSocketTracker(
       logAnnounces: config.log_announces,
     },
   });
-  const timer = setInterval(() => {
-    transport.closeSilent();
-    // One slice per tick: a long pass over many swarms spreads over several ticks.
-    shared.swarms.sweep(now(), SWEEP_SLICE);
-  }, TIMER_SECONDS * 1000);
   return {
     upgrade: transport.upgrade,
     nodeUpgrade(request, socket, head) {
@@ -89,8 +84,11 @@ export function startWebSocketTracker(
       transport.upgradeNode(request, socket, head, { address, key });
     },
     transport,
+    periodic: {
+      closeSilent: () => transport.closeSilent(),
+      sweep: (at, budget) => shared.swarms.sweep(at, budget),
+    },
     stop() {
-      clearInterval(timer);
       transport.closeAll();
     },
   };
