@@ -63,6 +63,12 @@ const KEYS = {
     null,
     "Address UDP binds; `null` means the same as `ip`, so UDP can have a public address of its own.",
   ),
+  websocket: key(
+    flag,
+    true,
+    "Serves the WebSocket (WebTorrent) tracker at `ws://host:port/announce` on the HTTP listener " +
+      "(`wss://` with HTTPS), over WebSocket swarms of its own.",
+  ),
   allowed: requiredKey(
     nonEmptyString,
     "./allowed_torrents",

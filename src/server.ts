@@ -2,8 +2,9 @@
  * The composition root: starts a whole tracker from a `Config`. It maps the config to settings
  * (`settings.ts`), loads the allowlist, the access files and the state file, builds the core,
  * serves HTTP (HTTPS when the config names a certificate) and, unless `udp` is off, the UDP tracker
- * protocol on the same swarms (on `udp_ip`, else the HTTP address), and starts the periodic jobs
- * (`server/timers.ts`) and the reloader (`server/reloader.ts`). Returns a handle to reload and to
+ * protocol on the same swarms (on `udp_ip`, else the HTTP address), unless `websocket` is off the
+ * WebSocket (WebTorrent) tracker on the HTTP listener (`server/websocket.ts`), and starts the
+ * periodic jobs (`server/timers.ts`) and the reloader (`server/reloader.ts`). Returns a handle to reload and to
  * shut down; `main.ts` wires signals to it, and end-to-end tests use it directly on port 0.
  *
  * @module
@@ -30,6 +31,9 @@ import { createReloader, loadAllowlistLogged } from "./server/reloader.ts";
 import { startTimers } from "./server/timers.ts";
 import { openSharedStore, type SharedStore } from "./server/shared_store.ts";
 import type { SwarmStore } from "./core/swarm_store.ts";
+import { WsSwarms } from "./core/ws_swarms.ts";
+import { startWebSocketTracker } from "./server/websocket.ts";
+import type { TrackerSocket } from "./ws/ws_tracker.ts";
 
 /** A running tracker. */
 export interface TrackerServer {
@@ -37,6 +41,8 @@ export interface TrackerServer {
   readonly httpAddress: Deno.NetAddr;
   /** The bound UDP address, or `null` when the config turned UDP off. */
   readonly udpAddress: Deno.NetAddr | null;
+  /** The WebSocket tracker's swarms, or `null` when the config turned it off. */
+  readonly webSockets: WsSwarms<TrackerSocket> | null;
   /** The core, for tests and stats (empty when the swarms are in Redis). */
   readonly tracker: Tracker;
   /** Where the swarms are: `tracker`, or the Redis store when the config names one. */
@@ -88,7 +94,12 @@ export async function startTrackerServer(
       expirySeconds: settings.tracker.expirySeconds,
       maxPeersPerTorrent: settings.tracker.maxPeersPerTorrent,
     });
-  const tracker = new Tracker({
+  // Built before the tracker, whose scrape adds their counts; they read its allowlist per call.
+  const webSockets = config.websocket
+    ? new WsSwarms<TrackerSocket>({ allowlist: () => tracker.allowlist, ...settings.tracker })
+    : null;
+  const tracker: Tracker = new Tracker({
+    extraCounts: webSockets ?? undefined,
     allowlist,
     ...settings.tracker,
     onCompletion: state?.onCompletion,
@@ -109,15 +120,20 @@ export async function startTrackerServer(
     // One limiter for both transports: a client cannot double its share by switching protocol.
     rateLimiter: config.rate_limit === 0 ? null : new RateLimiter({ perMinute: config.rate_limit }),
   };
+  const trustedProxies = config.trusted_proxies.length === 0
+    ? null
+    : CidrSet.parse(config.trusted_proxies);
+  const webSocket = webSockets === null
+    ? null
+    : startWebSocketTracker(config, { ...transportDeps, swarms: webSockets, trustedProxies });
   const handler = createHttpHandler({
     ...transportDeps,
     store: shared?.store,
     version: VERSION,
     counters,
     history,
-    trustedProxies: config.trusted_proxies.length === 0
-      ? undefined
-      : CidrSet.parse(config.trusted_proxies),
+    trustedProxies: trustedProxies ?? undefined,
+    webSocket: webSocket?.upgrade,
   });
   let listener: HttpListener;
   try {
@@ -130,8 +146,11 @@ export async function startTrackerServer(
       reusePort: shared !== null,
       onError: (error) => logger.log("error", `HTTPS request failed: ${messageOf(error)}`),
       onAcceptTrouble: (message) => logger.log("error", `HTTP listener ${message}`),
+      // HTTPS runs on node:https, whose upgrades Deno.upgradeWebSocket cannot take (listener.ts).
+      onUpgrade: webSocket?.nodeUpgrade,
     });
   } catch (error) {
+    webSocket?.stop();
     state?.stop(tracker);
     await shared?.close();
     throw error;
@@ -159,6 +178,7 @@ export async function startTrackerServer(
     } catch (error) {
       // Nothing half-started is left behind: the caller gets the error and no listener.
       await listener.shutdown(0);
+      webSocket?.stop();
       state?.stop(tracker);
       await shared?.close();
       throw error;
@@ -172,6 +192,7 @@ export async function startTrackerServer(
     state,
     now,
     sweepIntervalMs: settings.sweepIntervalMs,
+    webSockets: webSocket?.periodic ?? null,
   });
   const reloader = createReloader({
     // With Redis, a reloaded allowlist also goes to the store (which drops removed torrents).
@@ -194,6 +215,7 @@ export async function startTrackerServer(
   return {
     httpAddress,
     udpAddress: udp?.addr ?? null,
+    webSockets,
     tracker,
     store,
     counters,
@@ -203,6 +225,7 @@ export async function startTrackerServer(
       stopping = true;
       reloader.close();
       await udp?.close();
+      webSocket?.stop();
       if (!await listener.shutdown(settings.shutdownTimeoutMs)) {
         logger.log(
           "error",

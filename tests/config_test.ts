@@ -61,6 +61,7 @@ Deno.test("parseConfig() fills every optional key with its default", () => {
     udp: true,
     udp_port: null,
     udp_ip: null,
+    websocket: true,
     allowed: "./allowed_torrents",
     interval: 1800,
     expiry: 3600,
@@ -227,6 +228,7 @@ Deno.test("parseConfig() rejects a value of the wrong type, quoting it", () => {
     ["numwant_default", true, "must be a non-negative integer, got true"],
     ["trust_ip_param", "true", 'must be true, false, 1 or 0, got "true"'],
     ["udp", "on", 'must be true, false, 1 or 0, got "on"'],
+    ["websocket", "yes", 'must be true, false, 1 or 0, got "yes"'],
     ["log_announces", null, "must be true, false, 1 or 0, got null"],
   ];
   for (const [key, value, problem] of cases) {
@@ -299,6 +301,7 @@ Deno.test("parseConfig() accepts port 0 and every key set explicitly", () => {
     udp: false,
     udp_port: 6881,
     udp_ip: "::2",
+    websocket: false,
     allowed: "*",
     interval: 60,
     expiry: 120,

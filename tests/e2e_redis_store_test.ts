@@ -276,6 +276,7 @@ Deno.test({
         ipv6: 0,
         http: 0,
         udp: 0,
+        websocket: 0,
       });
       assert.deepEqual(await store.scrape(null), []);
     }),
@@ -301,6 +302,7 @@ Deno.test({
         ipv6: 0,
         http: 1,
         udp: 1,
+        websocket: 0,
       });
     }),
 });

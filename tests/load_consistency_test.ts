@@ -134,6 +134,7 @@ async function assertCounts(
     peers_ipv6: 0,
     peers_http: live.filter((peer) => !peer.udp).length,
     peers_udp: live.filter((peer) => peer.udp).length,
+    peers_websocket: 0,
   });
 }
 

@@ -103,8 +103,8 @@ Deno.test("renderMetrics() writes valid exposition text with HELP and TYPE for e
   assert.equal(value("nobrake_failures_total", { protocol: "http", reason: "not_allowed" }), 1);
   assert.equal(value("nobrake_failures_total", { protocol: "udp", reason: "rate_limited" }), 1);
   assert.equal(value("nobrake_failures_total", { protocol: "http", reason: "rate_limited" }), 0);
-  // Two protocols times six reasons, every one present even at zero.
-  assert.equal(families.get("nobrake_failures_total")?.samples.length, 12);
+  // Three protocols times six reasons, every one present even at zero.
+  assert.equal(families.get("nobrake_failures_total")?.samples.length, 18);
   assert.equal(families.get("nobrake_torrents")?.type, "gauge");
   assert.equal(value("nobrake_torrents"), 3);
   assert.equal(value("nobrake_seeders"), 4);

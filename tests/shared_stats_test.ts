@@ -20,6 +20,7 @@ const TOTALS: StatsTotals = {
   ipv6: 1,
   http: 5,
   udp: 3,
+  websocket: 0,
 };
 
 function torrent(name: string, v1: string, options: { v2?: string; secret?: boolean } = {}) {

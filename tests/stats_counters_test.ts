@@ -26,8 +26,8 @@ Deno.test("StatsCounters counts announces, scrapes and failures by protocol and 
   counters.recordFailure("udp", "hijack", null);
   counters.recordFailure("udp", "internal", 0.1);
   const snapshot = counters.snapshot(START + 1000);
-  assert.deepEqual(snapshot.announces, { http: 2, udp: 1 });
-  assert.deepEqual(snapshot.scrapes, { http: 0, udp: 1 });
+  assert.deepEqual(snapshot.announces, { http: 2, udp: 1, websocket: 0 });
+  assert.deepEqual(snapshot.scrapes, { http: 0, udp: 1, websocket: 0 });
   assert.deepEqual(snapshot.failures.http, {
     malformed: 1,
     not_allowed: 0,

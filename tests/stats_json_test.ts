@@ -91,6 +91,7 @@ Deno.test("renderStatsJson() has the documented shape with stable keys", () => {
     peers_ipv6: 1,
     peers_http: 1,
     peers_udp: 1,
+    peers_websocket: 0,
   });
   assert.deepEqual(Object.keys(value.requests), [
     "announces",
@@ -99,8 +100,8 @@ Deno.test("renderStatsJson() has the documented shape with stable keys", () => {
     "per_second",
     "last_hour",
   ]);
-  assert.deepEqual(value.requests.announces, { http: 1, udp: 1 });
-  assert.deepEqual(value.requests.scrapes, { http: 0, udp: 0 });
+  assert.deepEqual(value.requests.announces, { http: 1, udp: 1, websocket: 0 });
+  assert.deepEqual(value.requests.scrapes, { http: 0, udp: 0, websocket: 0 });
   assert.deepEqual(value.requests.failures.udp, {
     malformed: 1,
     not_allowed: 0,

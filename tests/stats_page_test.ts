@@ -73,6 +73,7 @@ function snapshot(
       ipv6: 0,
       http: peers,
       udp: 0,
+      websocket: 0,
     },
     page: { number: 1, pages: 1, size: 50, matching: torrents.length },
     peerAddressesHidden: false,
@@ -220,7 +221,16 @@ Deno.test("renderStatsPage() shows peer traffic, client and last seen", () => {
 Deno.test("renderStatsPage() shows uptime, version, totals by family and transport", () => {
   const html = renderStatsPage(
     snapshot([torrent()], false, {
-      totals: { torrents: 7, seeders: 3, leechers: 4, ipv4: 5, ipv6: 2, http: 6, udp: 1 },
+      totals: {
+        torrents: 7,
+        seeders: 3,
+        leechers: 4,
+        ipv4: 5,
+        ipv6: 2,
+        http: 6,
+        udp: 1,
+        websocket: 0,
+      },
     }),
     { version: "1.2.3", filtered: false },
   );
@@ -229,7 +239,7 @@ Deno.test("renderStatsPage() shows uptime, version, totals by family and transpo
   assert.ok(html.includes("<li>Torrents: 7</li>"));
   assert.ok(html.includes("<li>Peers: 7</li>"));
   assert.ok(html.includes("<li>IPv4 5 · IPv6 2</li>"));
-  assert.ok(html.includes("<li>HTTP 6 · UDP 1</li>"));
+  assert.ok(html.includes("<li>HTTP 6 · UDP 1 · WebSocket 0</li>"));
 });
 
 Deno.test("renderStatsPage() shows request rates computed from the counters", () => {

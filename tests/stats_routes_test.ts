@@ -99,8 +99,8 @@ Deno.test("the handler records announces, scrapes and failures once each, and no
   handler(new Request("http://t/nothing"), INFO);
   handler(new Request("http://t/announce", { method: "POST", body: "x" }), INFO);
   const json = await handler(new Request("http://t/stats.json"), INFO).json();
-  assert.deepEqual(json.requests.announces, { http: 1, udp: 0 });
-  assert.deepEqual(json.requests.scrapes, { http: 0, udp: 0 });
+  assert.deepEqual(json.requests.announces, { http: 1, udp: 0, websocket: 0 });
+  assert.deepEqual(json.requests.scrapes, { http: 0, udp: 0, websocket: 0 });
   assert.equal(json.requests.failures.http.hijack, 1);
   assert.equal(json.requests.last_hour.announces.at(-1), 1);
 });

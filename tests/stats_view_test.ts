@@ -5,6 +5,7 @@ import { trackerTotals } from "../src/stats/stats_totals.ts";
 import { takeStatsSnapshot } from "../src/stats/stats_view.ts";
 import { SwarmHistory } from "../src/stats/swarm_history.ts";
 import { Tracker } from "../src/core/tracker.ts";
+import { WsConnection, WsSwarms } from "../src/core/ws_swarms.ts";
 import { announceInput, id20 } from "./support/announce_fixtures.ts";
 
 const NOW = 1_700_000_000_000;
@@ -93,6 +94,7 @@ Deno.test("takeStatsSnapshot() totals the public torrents by family and transpor
     ipv6: 1,
     http: 2,
     udp: 1,
+    websocket: 0,
   });
   const protocols = snapshot.torrents[0].peers.map((peer) => `${peer.protocol}/${peer.family}`);
   assert.deepEqual(protocols.sort(), ["http/4", "http/6", "udp/4"]);
@@ -172,4 +174,49 @@ Deno.test("takeStatsSnapshot() gives each torrent its last hour ending in its cu
   assert.deepEqual(seeders.slice(-3), [0, null, 1]);
   assert.equal(snapshot.requests.announces.http, 1);
   assert.equal(snapshot.requests.startedAt, NOW - 5000);
+});
+
+Deno.test("takeStatsSnapshot() and trackerTotals() count WebSocket peers, WebSocket-only torrents too", () => {
+  const webSockets = new WsSwarms<string>({
+    allowlist: () => Allowlist.openMode(),
+    expirySeconds: 600,
+  });
+  const tracker = new Tracker({ expirySeconds: 600, extraCounts: webSockets });
+  tracker.announce(announceInput("both", "tcp"), NOW);
+  const wsAnnounce = (infoHash: string, peerId: string, left: number) =>
+    webSockets.announce(new WsConnection(peerId), {
+      action: "announce",
+      infoHash: id20(infoHash),
+      peerId: id20(peerId),
+      event: "started",
+      left,
+      uploaded: 0,
+      downloaded: 0,
+      offers: [],
+      answer: null,
+    }, NOW);
+  wsAnnounce("both", "ws1", 0);
+  wsAnnounce("ws-only", "ws2", 5);
+  wsAnnounce("ws-only", "ws3", 5);
+
+  const snapshot = takeStatsSnapshot(tracker, { infoHash: null, now: NOW });
+  assert.equal(snapshot.totals.torrents, 2);
+  assert.equal(snapshot.totals.websocket, 3);
+  assert.deepEqual([snapshot.totals.seeders, snapshot.totals.leechers], [1, 3]);
+  // Largest first: the WebSocket-only torrent has two peers; "both" has one TCP and one WebSocket.
+  const [first, second] = snapshot.torrents;
+  assert.equal(first?.infoHashes[0], id20("both"));
+  assert.deepEqual(first?.counts, { complete: 1, incomplete: 1, downloaders: 1, downloaded: 0 });
+  assert.equal(first?.peerCount, 2);
+  assert.equal(first?.peers.length, 1, "only the TCP peer has an address to list");
+  assert.equal(second?.infoHashes[0], id20("ws-only"));
+  assert.equal(second?.peerCount, 2);
+  const one = takeStatsSnapshot(tracker, { infoHash: id20("ws-only"), now: NOW });
+  assert.equal(one.torrents[0]?.counts.incomplete, 2);
+
+  const totals = trackerTotals(tracker);
+  assert.deepEqual(
+    [totals.torrents, totals.seeders, totals.leechers, totals.websocket],
+    [2, 1, 3, 3],
+  );
 });

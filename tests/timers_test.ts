@@ -8,7 +8,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Tracker } from "../src/core/tracker.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
-import { type Scheduler, startTimers, SWEEP_SLICE } from "../src/server/timers.ts";
+import {
+  type Scheduler,
+  startTimers,
+  SWEEP_SLICE,
+  WEBSOCKET_JOB_SECONDS,
+} from "../src/server/timers.ts";
 import { COUNT_WRITE_INTERVAL_MS, StateKeeper } from "../src/state/state_keeper.ts";
 import { StatsCounters } from "../src/stats/stats_counters.ts";
 import { HISTORY_STEP_SECONDS, SwarmHistory } from "../src/stats/swarm_history.ts";
@@ -143,4 +148,34 @@ Deno.test("startTimers() writes the state file's counts every second, and stop()
     state.stop(tracker);
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("startTimers() runs the WebSocket job every 15 s: silent sockets, then a sweep slice", () => {
+  const { scheduler, live } = fakeScheduler();
+  const calls: string[] = [];
+  const timers = startTimers({
+    tracker: new Tracker({ expirySeconds: 60 }),
+    counters: new StatsCounters({ startedAt: NOW }),
+    history: new SwarmHistory(),
+    state: null,
+    now: () => NOW,
+    sweepIntervalMs: 5000,
+    scheduler,
+    webSockets: {
+      closeSilent: () => {
+        calls.push("closeSilent");
+        return 0;
+      },
+      sweep: (now, budget) => {
+        calls.push(`sweep ${now} ${budget}`);
+        return true;
+      },
+    },
+  });
+  const job = [...live.values()].find((timer) => timer.ms === WEBSOCKET_JOB_SECONDS * 1000);
+  assert.ok(job?.repeats);
+  job.run();
+  assert.deepEqual(calls, ["closeSilent", `sweep ${NOW} ${SWEEP_SLICE}`]);
+  timers.stop();
+  assert.equal(live.size, 0);
 });

@@ -41,6 +41,16 @@ export interface TrackerOptions {
   random?: () => number;
   /** Called with the hash each time a completion is counted (the state file's journal). */
   onCompletion?: (infoHash: ByteString) => void;
+  /** Peers held elsewhere that scrape counts too (the WebSocket swarms). @default none */
+  extraCounts?: ExtraCounts;
+}
+
+/** Swarm counts kept outside the tracker's tables, added to its scrape answers. */
+export interface ExtraCounts {
+  /** The counts of one hash, or `null` when there are none. */
+  countsOf(infoHash: ByteString): SwarmCounts | null;
+  /** Every hash that has counts (for a full scrape in open mode). */
+  hashes(): Iterable<ByteString>;
 }
 
 const ZERO_COUNTS: SwarmCounts = { complete: 0, incomplete: 0, downloaders: 0, downloaded: 0 };
@@ -59,6 +69,7 @@ export class Tracker implements SwarmStore {
   readonly #maxPeersPerTorrent: number;
   readonly #random: () => number;
   readonly #onCompletion: ((infoHash: ByteString) => void) | null;
+  readonly #extraCounts: ExtraCounts | null;
   readonly #hashSeed: number;
   /** Where this tracker's peer records live; they go when the tracker goes. */
   readonly #pools = createRecordPools();
@@ -75,12 +86,18 @@ export class Tracker implements SwarmStore {
     this.#maxPeersPerTorrent = options.maxPeersPerTorrent ?? 50_000;
     this.#random = options.random ?? Math.random;
     this.#onCompletion = options.onCompletion ?? null;
+    this.#extraCounts = options.extraCounts ?? null;
     this.#hashSeed = Math.floor(this.#random() * 0x1_0000_0000);
   }
 
   /** The allowlist in force. */
   get allowlist(): Allowlist {
     return this.#allowlist;
+  }
+
+  /** Counts kept outside the tracker's tables (the WebSocket swarms), if any. */
+  get extraCounts(): ExtraCounts | null {
+    return this.#extraCounts;
   }
 
   /** Number of swarms held (including empty swarms kept for their `downloaded` count). */
@@ -164,12 +181,13 @@ export class Tracker implements SwarmStore {
     for (const infoHash of hashes) {
       if (!this.#allowlist.allows(infoHash)) continue;
       const counts = this.#swarms.get(infoHash)?.counts() ?? this.#countsWithoutSwarm(infoHash);
+      const extra = this.#extraCounts?.countsOf(infoHash) ?? ZERO_COUNTS;
       entries.push({
         infoHash,
-        complete: counts.complete,
-        incomplete: counts.incomplete,
-        downloaders: counts.downloaders,
-        downloaded: counts.downloaded,
+        complete: counts.complete + extra.complete,
+        incomplete: counts.incomplete + extra.incomplete,
+        downloaders: counts.downloaders + extra.downloaders,
+        downloaded: counts.downloaded + extra.downloaded,
       });
     }
     return entries;
@@ -275,7 +293,10 @@ export class Tracker implements SwarmStore {
   }
 
   #publicHashes(): ByteString[] {
-    if (this.#allowlist.open) return [...this.#swarms.keys()];
+    if (this.#allowlist.open) {
+      if (this.#extraCounts === null) return [...this.#swarms.keys()];
+      return [...new Set([...this.#swarms.keys(), ...this.#extraCounts.hashes()])];
+    }
     const hashes: ByteString[] = [];
     for (const torrent of this.#allowlist.torrents) {
       if (torrent.secret) continue;

@@ -42,6 +42,8 @@ export interface HttpHandlerDeps extends TransportDeps {
   history?: SwarmHistory;
   /** Reverse proxies whose `X-Forwarded-For`/`X-Real-IP` name the client. @default none */
   trustedProxies?: CidrSet;
+  /** Takes a WebSocket request to `/announce` (the WebTorrent tracker). @default none */
+  webSocket?: WebSocketUpgrade | null;
 }
 
 /** What a handler over a shared store takes besides `HttpHandlerDeps`. */
@@ -62,6 +64,12 @@ interface RequestContext {
   /** The client's address once known. */
   connection: Uint8Array | null;
 }
+
+/** Accepts (or refuses) a WebSocket upgrade; see `src/ws/ws_tracker.ts`. */
+export type WebSocketUpgrade = (
+  request: Request,
+  client: { address: Uint8Array; key: string | null },
+) => Response;
 
 /** The part of `Deno.ServeHandlerInfo` the handler reads. */
 export interface ConnectionInfo {
@@ -106,6 +114,7 @@ export function createHttpHandler(
   const recorder = deps.recorder ?? counters;
   const trustedProxies = deps.trustedProxies ?? null;
   const passkeys = deps.passkeys ?? (() => null);
+  const webSocket = deps.webSocket ?? null;
   // A trusted proxy that named no client is the proxy itself: it is not rate limited.
   const { admit } = createAdmission({ ...deps, now, trustedProxies });
   const statsRoutes = createStatsRoutes({
@@ -244,6 +253,11 @@ export function createHttpHandler(
       }
       switch (path) {
         case "/announce": {
+          // An HTTP announce always names an info_hash; only a URL without one can be a
+          // WebSocket handshake, so a tracker announce never pays for reading the headers.
+          if (webSocket !== null && !url.includes("info_hash=") && isWebSocketUpgrade(request)) {
+            return webSocket(request, { address: connection, key });
+          }
           admit(connection, key);
           const response = announce(request, url, connection);
           if (waits) {
@@ -279,6 +293,11 @@ export function pathOf(url: string): string {
   if (start === -1) return "/";
   const query = url.indexOf("?", start);
   return query === -1 ? url.slice(start) : url.slice(start, query);
+}
+
+/** True for a WebSocket opening handshake (RFC 6455 section 4.1: `Upgrade: websocket`). */
+function isWebSocketUpgrade(request: Request): boolean {
+  return request.headers.get("upgrade")?.toLowerCase() === "websocket";
 }
 
 /** The address a trusted `ip=`, `ipv4=` or `ipv6=` asks to be listed under, if any. */

@@ -16,6 +16,7 @@ import { messageOf } from "../protocol/error_message.ts";
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import type { Duplex } from "node:stream";
 
 /** What the handler is told about the connection (a subset of `Deno.ServeHandlerInfo`). */
 export interface ListenerConnectionInfo {
@@ -54,6 +55,11 @@ export interface ListenOptions {
    * and when it listens again. @default ignore
    */
   onAcceptTrouble?: (message: string) => void;
+  /**
+   * Takes an HTTPS upgrade request (a `wss://` WebSocket) with its raw socket. Plain HTTP upgrades
+   * go to `handler` (`Deno.upgradeWebSocket` takes them there). @default the socket is closed
+   */
+  onUpgrade?: (request: IncomingMessage, socket: Duplex, head: Uint8Array) => void;
 }
 
 /** A listening server. */
@@ -167,6 +173,10 @@ async function listenTls(options: ListenOptions, first: PemPair): Promise<HttpLi
         onError(error);
         res.destroy();
       });
+    });
+    server.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Uint8Array) => {
+      if (options.onUpgrade === undefined) socket.destroy();
+      else options.onUpgrade(request, socket, head);
     });
     server.on("connection", (socket: Socket) => {
       lastAcceptAt = performance.now();

@@ -36,8 +36,8 @@ export interface AnnounceRequest {
   claimedIpv6: Uint8Array | null;
 }
 
-/** Which transport a request arrived on (for stats). */
-export type Transport = "http" | "udp";
+/** Which transport a request arrived on (for stats); `websocket` is the WebTorrent tracker. */
+export type Transport = "http" | "udp" | "websocket";
 
 /** Swarm counts, as in a scrape (BEP 48) plus BEP 21 `downloaders`. */
 export interface SwarmCounts {

@@ -217,6 +217,8 @@ export class RedisSwarmStore implements SwarmStore, SharedStatsSource {
       ipv6: seeders6 + leechers6,
       http: peers - udp,
       udp,
+      // WebSocket (WebTorrent) peers stay in each process's memory: none are in Redis.
+      websocket: 0,
     };
   }
 

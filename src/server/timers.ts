@@ -1,7 +1,8 @@
 /**
  * Everything the running tracker does on a clock rather than on a request: the expiry sweep (in
- * slices), moving the request-rate ring of the stats on, sampling swarm sizes for the charts, and
- * writing changed completed counts to the state file. One `stop()` ends them all.
+ * slices), moving the request-rate ring of the stats on, sampling swarm sizes for the charts,
+ * writing changed completed counts to the state file, and for the WebSocket tracker closing silent
+ * sockets and sweeping its swarms. One `stop()` ends them all.
  *
  * @module
  */
@@ -36,6 +37,17 @@ const GLOBAL_SCHEDULER: Scheduler = {
   clearInterval: (id) => clearInterval(id as GlobalTimer | undefined),
 };
 
+/** Seconds between two runs of the WebSocket job. */
+export const WEBSOCKET_JOB_SECONDS = 15;
+
+/** The WebSocket tracker's periodic work (`server/websocket.ts`). */
+export interface WebSocketWork {
+  /** Closes sockets silent for too long. */
+  closeSilent(): number;
+  /** Sweeps expired WebSocket peers, about `budget` of them; true when a pass is done. */
+  sweep(now: number, budget: number): boolean;
+}
+
 /** What the timers work on. */
 export interface PeriodicWork {
   tracker: Tracker;
@@ -49,6 +61,8 @@ export interface PeriodicWork {
   sweepIntervalMs: number;
   /** Where timers come from. @default the global timers */
   scheduler?: Scheduler;
+  /** The WebSocket tracker's work, or none when it is off. @default null */
+  webSockets?: WebSocketWork | null;
 }
 
 /** The running timers. */
@@ -77,12 +91,19 @@ export function startTimers(work: PeriodicWork): Timers {
   const countsTimer = state === null
     ? undefined
     : timers.setInterval(() => state.writeCounts(tracker), COUNT_WRITE_INTERVAL_MS);
+  const webSockets = work.webSockets ?? null;
+  // One sweep slice per run: a long pass over many WebSocket swarms spreads over several runs.
+  const webSocketTimer = webSockets === null ? undefined : timers.setInterval(() => {
+    webSockets.closeSilent();
+    webSockets.sweep(now(), SWEEP_SLICE);
+  }, WEBSOCKET_JOB_SECONDS * 1000);
   return {
     stop() {
       timers.clearTimeout(sweepTimer);
       timers.clearInterval(statsTimer);
       timers.clearInterval(historyTimer);
       timers.clearInterval(countsTimer);
+      timers.clearInterval(webSocketTimer);
     },
   };
 }

@@ -88,6 +88,12 @@ export function renderMetrics(input: MetricsInput): string {
   family("nobrake_peers", "gauge", "Peers over every swarm, by address family.");
   sample("nobrake_peers", [["family", "ipv4"]], totals.ipv4);
   sample("nobrake_peers", [["family", "ipv6"]], totals.ipv6);
+  family(
+    "nobrake_websocket_peers",
+    "gauge",
+    "WebSocket (WebTorrent) peers over every swarm; they have no address family.",
+  );
+  sample("nobrake_websocket_peers", [], totals.websocket);
 
   family(
     "nobrake_request_duration_seconds",

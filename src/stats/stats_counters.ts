@@ -26,7 +26,7 @@ import type { Transport } from "../protocol/messages.ts";
 export type FailureReason = RefusalReason | "internal";
 
 /** Every protocol, in the order stats list them. */
-export const PROTOCOLS: readonly Transport[] = ["http", "udp"];
+export const PROTOCOLS: readonly Transport[] = ["http", "udp", "websocket"];
 
 /** Every failure reason, in the order stats list them. */
 export const FAILURE_REASONS: readonly FailureReason[] = [
@@ -134,6 +134,7 @@ export interface CountersSnapshot {
 }
 
 const SLOT_MS = RATE_SLOT_SECONDS * 1000;
+const PROTOCOL_COUNT = 3;
 const BUCKETS_MS = Float64Array.from(DURATION_BUCKETS, (seconds) => seconds * 1000);
 const BUCKET_CELLS = DURATION_BUCKETS.length + 1;
 const REASON_INDEX: Readonly<Record<FailureReason, number>> = {
@@ -149,12 +150,12 @@ const REASON_INDEX: Readonly<Record<FailureReason, number>> = {
 export class StatsCounters implements StatsRecorder {
   /** When counting began, milliseconds since the epoch. */
   readonly startedAt: number;
-  // Index 0 is HTTP, 1 is UDP. Float64 cells count exactly up to 2^53.
-  readonly #announces = new Float64Array(2);
-  readonly #scrapes = new Float64Array(2);
-  readonly #failures = new Float64Array(2 * FAILURE_REASONS.length);
-  readonly #buckets = new Float64Array(2 * BUCKET_CELLS);
-  readonly #durationSumMs = new Float64Array(2);
+  // Index 0 is HTTP, 1 is UDP, 2 is WebSocket. Float64 cells count exactly up to 2^53.
+  readonly #announces = new Float64Array(PROTOCOL_COUNT);
+  readonly #scrapes = new Float64Array(PROTOCOL_COUNT);
+  readonly #failures = new Float64Array(PROTOCOL_COUNT * FAILURE_REASONS.length);
+  readonly #buckets = new Float64Array(PROTOCOL_COUNT * BUCKET_CELLS);
+  readonly #durationSumMs = new Float64Array(PROTOCOL_COUNT);
   readonly #announceSlots = new Float64Array(RATE_SLOTS);
   readonly #scrapeSlots = new Float64Array(RATE_SLOTS);
   /** The 10-second tick (`floor(now / 10 s)`) of the newest slot. */
@@ -179,21 +180,21 @@ export class StatsCounters implements StatsRecorder {
   }
 
   recordAnnounce(protocol: Transport, durationMs: number | null): void {
-    const p = protocol === "udp" ? 1 : 0;
+    const p = protocolIndex(protocol);
     this.#announces[p]++;
     this.#announceSlots[this.#slot]++;
     if (durationMs !== null) this.#observe(p, durationMs);
   }
 
   recordScrape(protocol: Transport, durationMs: number | null): void {
-    const p = protocol === "udp" ? 1 : 0;
+    const p = protocolIndex(protocol);
     this.#scrapes[p]++;
     this.#scrapeSlots[this.#slot]++;
     if (durationMs !== null) this.#observe(p, durationMs);
   }
 
   recordFailure(protocol: Transport, reason: FailureReason, durationMs: number | null): void {
-    const p = protocol === "udp" ? 1 : 0;
+    const p = protocolIndex(protocol);
     this.#failures[p * FAILURE_REASONS.length + (REASON_INDEX[reason] ?? REASON_INDEX.internal)]++;
     if (durationMs !== null) this.#observe(p, durationMs);
   }
@@ -220,6 +221,7 @@ export class StatsCounters implements StatsRecorder {
     const byProtocol = <T>(make: (p: number) => T): Record<Transport, T> => ({
       http: make(0),
       udp: make(1),
+      websocket: make(2),
     });
     const failures = byProtocol((p) => {
       const out = {} as Record<FailureReason, number>;
@@ -290,6 +292,11 @@ export function requestRate(
   }
   const seconds = Math.min(coveredMs, snapshot.takenAt - snapshot.startedAt) / 1000;
   return seconds > 0 ? count / seconds : 0;
+}
+
+/** The cell of a protocol: HTTP and UDP as before WebSocket came, so their order is kept. */
+function protocolIndex(protocol: Transport): number {
+  return protocol === "http" ? 0 : protocol === "udp" ? 1 : 2;
 }
 
 function mod(value: number, modulus: number): number {

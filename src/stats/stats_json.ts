@@ -42,11 +42,12 @@ export function renderStatsJson(snapshot: StatsSnapshot, options: { version: str
       torrents: totals.torrents,
       seeders: totals.seeders,
       leechers: totals.leechers,
-      peers: totals.ipv4 + totals.ipv6,
+      peers: totals.ipv4 + totals.ipv6 + totals.websocket,
       peers_ipv4: totals.ipv4,
       peers_ipv6: totals.ipv6,
       peers_http: totals.http,
       peers_udp: totals.udp,
+      peers_websocket: totals.websocket,
     },
     requests: {
       announces: perProtocol(requests.announces),

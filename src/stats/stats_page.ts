@@ -69,7 +69,7 @@ function renderHeader(snapshot: StatsSnapshot, options: StatsPageOptions): strin
   const { totals, requests } = snapshot;
   const taken = new Date(snapshot.takenAt).toISOString();
   const uptime = Math.max(0, Math.floor((snapshot.takenAt - requests.startedAt) / 1000));
-  const peers = totals.ipv4 + totals.ipv6;
+  const peers = totals.ipv4 + totals.ipv6 + totals.websocket;
   const lines = [
     `<header>`,
     `<h1>NoBrake tracker stats</h1>`,
@@ -83,7 +83,7 @@ function renderHeader(snapshot: StatsSnapshot, options: StatsPageOptions): strin
     `<li>Leechers: ${totals.leechers}</li>`,
     `<li>Peers: ${peers}</li>`,
     `<li>IPv4 ${totals.ipv4} · IPv6 ${totals.ipv6}</li>`,
-    `<li>HTTP ${totals.http} · UDP ${totals.udp}</li>`,
+    `<li>HTTP ${totals.http} · UDP ${totals.udp} · WebSocket ${totals.websocket}</li>`,
     `</ul>`,
     renderRequests(snapshot),
   ];

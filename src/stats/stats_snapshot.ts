@@ -68,6 +68,8 @@ export interface StatsTotals {
   ipv6: number;
   http: number;
   udp: number;
+  /** WebSocket (WebTorrent) peers: counted apart, as they have no address family. */
+  websocket: number;
 }
 
 /** Which part of the sorted torrent list a snapshot holds. */

@@ -13,10 +13,19 @@ import { VIA_UDP } from "../core/peer_records.ts";
 import type { StatsTotals } from "./stats_snapshot.ts";
 import type { Swarm } from "../core/swarm.ts";
 import type { Tracker } from "../core/tracker.ts";
+import type { SwarmCounts } from "../protocol/messages.ts";
 
 /** Counts with every field 0. */
 export function emptyTotals(): StatsTotals {
-  return { torrents: 0, seeders: 0, leechers: 0, ipv4: 0, ipv6: 0, http: 0, udp: 0 };
+  return { torrents: 0, seeders: 0, leechers: 0, ipv4: 0, ipv6: 0, http: 0, udp: 0, websocket: 0 };
+}
+
+/** Adds one torrent's WebSocket peers (counts from `Tracker.extraCounts`) to `totals`. */
+export function addWebSocketCounts(totals: StatsTotals, counts: SwarmCounts | null): void {
+  if (counts === null) return;
+  totals.seeders += counts.complete;
+  totals.leechers += counts.incomplete;
+  totals.websocket += counts.complete + counts.incomplete;
 }
 
 /**
@@ -45,8 +54,9 @@ function addTable(totals: StatsTotals, table: PeerTable | null, byTransport: boo
 }
 
 /**
- * Every swarm, secret ones included, without the transport split: what /metrics exports.
- * `torrents` is the allowed torrents in allowlist mode and the swarms held in open mode.
+ * Every swarm, secret ones included, without the HTTP/UDP split: what /metrics exports.
+ * `torrents` is the allowed torrents in allowlist mode and the swarms held in open mode (a
+ * torrent with WebSocket peers only counts too). WebSocket peers count in `websocket`.
  */
 export function trackerTotals(tracker: Tracker): StatsTotals {
   const totals = emptyTotals();
@@ -54,6 +64,20 @@ export function trackerTotals(tracker: Tracker): StatsTotals {
     const swarm = tracker.swarm(hash);
     if (swarm !== undefined) addSwarm(totals, swarm, false);
   }
-  totals.torrents = tracker.allowlist.open ? tracker.swarmCount : tracker.allowlist.size;
+  const extra = tracker.extraCounts;
+  if (extra !== null) {
+    for (const hash of extra.hashes()) addWebSocketCounts(totals, extra.countsOf(hash));
+  }
+  const wsOnly = tracker.allowlist.open && extra !== null
+    ? countMissing(tracker, extra.hashes())
+    : 0;
+  totals.torrents = tracker.allowlist.open ? tracker.swarmCount + wsOnly : tracker.allowlist.size;
   return totals;
+}
+
+/** How many of `hashes` have no swarm in the tracker's tables (WebSocket-only torrents). */
+function countMissing(tracker: Tracker, hashes: Iterable<string>): number {
+  let missing = 0;
+  for (const hash of hashes) if (tracker.swarm(hash) === undefined) missing++;
+  return missing;
 }

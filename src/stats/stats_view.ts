@@ -15,7 +15,8 @@ import type { TorrentInfo } from "../core/allowlist.ts";
 import { PARTIAL_SEED, SEEDER, VIA_UDP } from "../core/peer_records.ts";
 import type { PeerView, StatsSnapshot, StatsTotals, TorrentView } from "./stats_snapshot.ts";
 import { StatsCounters } from "./stats_counters.ts";
-import { addSwarm, emptyTotals } from "./stats_totals.ts";
+import { addSwarm, addWebSocketCounts, emptyTotals } from "./stats_totals.ts";
+import type { SwarmCounts } from "../protocol/messages.ts";
 import type { Swarm } from "../core/swarm.ts";
 import { HISTORY_POINTS, type SwarmHistory, type SwarmSeries } from "./swarm_history.ts";
 import type { Tracker } from "../core/tracker.ts";
@@ -47,6 +48,8 @@ interface Group {
   hashes: ByteString[];
   info: TorrentInfo | null;
   swarms: Swarm[];
+  /** Its WebSocket peers' counts, per hash that has any (they are counted, not listed). */
+  webSockets: SwarmCounts[];
   /** Peers over its swarms (a hybrid's shared peers twice), for ranking. */
   size: number;
 }
@@ -121,7 +124,7 @@ function listing(tracker: Tracker): Listing {
   const allowlist = tracker.allowlist;
   if (allowlist.open) {
     const hashes: ByteString[] = [];
-    const swarms: Swarm[] = [];
+    const swarms: (Swarm | undefined)[] = [];
     for (const hash of tracker.swarmHashes()) {
       const swarm = tracker.swarm(hash);
       if (swarm === undefined) continue;
@@ -129,22 +132,34 @@ function listing(tracker: Tracker): Listing {
       swarms.push(swarm);
       addSwarm(totals, swarm, true);
     }
-    totals.torrents = swarms.length;
+    // Torrents with WebSocket peers only come after, with no swarm of the tracker's own.
+    const extra = tracker.extraCounts;
+    if (extra !== null) {
+      for (const hash of extra.hashes()) {
+        addWebSocketCounts(totals, extra.countsOf(hash));
+        if (tracker.swarm(hash) !== undefined) continue;
+        hashes.push(hash);
+        swarms.push(undefined);
+      }
+    }
+    totals.torrents = hashes.length;
+    const sizes = new Float64Array(hashes.length);
+    for (let i = 0; i < hashes.length; i++) {
+      const counts = extra?.countsOf(hashes[i]) ?? null;
+      sizes[i] = (swarms[i]?.peerCount ?? 0) +
+        (counts === null ? 0 : counts.complete + counts.incomplete);
+    }
     return {
-      sizes: Float64Array.from(swarms, (swarm) => swarm.peerCount),
+      sizes,
       totals,
-      groupAt: (i) => ({
-        hashes: [hashes[i]],
-        info: null,
-        swarms: [swarms[i]],
-        size: swarms[i].peerCount,
-      }),
+      groupAt: (i) => groupOfSwarms(tracker, [hashes[i]], null, swarms[i]),
     };
   }
   const infos = allowlist.torrents.filter((info) => !info.secret);
   const groups = infos.map((info) => groupOfInfo(tracker, info));
   for (const group of groups) {
     for (const swarm of group.swarms) addSwarm(totals, swarm, true);
+    for (const counts of group.webSockets) addWebSocketCounts(totals, counts);
   }
   totals.torrents = groups.length;
   return {
@@ -158,17 +173,39 @@ function listing(tracker: Tracker): Listing {
 function groupOf(tracker: Tracker, infoHash: ByteString): Group | null {
   const info = tracker.allowlist.get(infoHash);
   if (info !== undefined) return groupOfInfo(tracker, info);
-  const swarm = tracker.allowlist.open ? tracker.swarm(infoHash) : undefined;
-  if (swarm === undefined) return null;
-  return { hashes: [infoHash], info: null, swarms: [swarm], size: swarm.peerCount };
+  if (!tracker.allowlist.open) return null;
+  const group = groupOfSwarms(tracker, [infoHash], null, tracker.swarm(infoHash));
+  return group.swarms.length === 0 && group.webSockets.length === 0 ? null : group;
 }
 
 function groupOfInfo(tracker: Tracker, info: TorrentInfo): Group {
   const hashes = [info.infoHashV1, info.infoHashV2].filter((hash) => hash !== null);
-  const swarms = hashes.map((hash) => tracker.swarm(hash)).filter((swarm) => swarm !== undefined);
+  return groupOfSwarms(tracker, hashes, info, undefined);
+}
+
+/** A torrent's group: its swarms (`known` when the caller has the one already) and WebSocket counts. */
+function groupOfSwarms(
+  tracker: Tracker,
+  hashes: ByteString[],
+  info: TorrentInfo | null,
+  known: Swarm | undefined,
+): Group {
+  const swarms = known !== undefined
+    ? [known]
+    : hashes.map((hash) => tracker.swarm(hash)).filter((swarm) => swarm !== undefined);
+  const webSockets: SwarmCounts[] = [];
   let size = 0;
   for (const swarm of swarms) size += swarm.peerCount;
-  return { hashes, info, swarms, size };
+  const extra = tracker.extraCounts;
+  if (extra !== null) {
+    for (const hash of hashes) {
+      const counts = extra.countsOf(hash);
+      if (counts === null) continue;
+      webSockets.push(counts);
+      size += counts.complete + counts.incomplete;
+    }
+  }
+  return { hashes, info, swarms, webSockets, size };
 }
 
 function viewOf(
@@ -214,6 +251,13 @@ function viewOf(
         });
       }
     }
+  }
+  // WebSocket peers have no address to show: they are counted, and named in the peer count.
+  for (const counts of group.webSockets) {
+    downloaded += counts.downloaded;
+    count += counts.complete + counts.incomplete;
+    complete += counts.complete;
+    partials += counts.incomplete - counts.downloaders;
   }
   const incomplete = count - complete;
   return {

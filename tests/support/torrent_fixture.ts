@@ -1,6 +1,7 @@
 /**
- * Writes minimal single-file `.torrent` files for tests that need an allowlist, and returns their
- * info hash computed independently here (SHA-1 over the exact `info` bytes written).
+ * Writes single-file `.torrent` files for tests that need an allowlist (minimal ones, or the real
+ * torrent of given bytes), and returns their info hash computed independently here (SHA-1 over
+ * the exact `info` bytes written).
  *
  * @module
  */
@@ -22,6 +23,38 @@ export async function writeTorrentFile(
   });
   const announce = "http://tracker.invalid/announce";
   const head = new TextEncoder().encode(`d8:announce${announce.length}:${announce}4:info`);
+  const file = new Uint8Array(head.length + info.length + 1);
+  file.set(head);
+  file.set(info, head.length);
+  file[file.length - 1] = "e".charCodeAt(0);
+  await Deno.writeFile(join(dir, fileName), file);
+  return new Uint8Array(createHash("sha1").update(info).digest());
+}
+
+/**
+ * Writes `<dir>/<fileName>`, the single-file torrent of `content` named `name` with pieces of
+ * `pieceLength` bytes (real piece hashes, so a client can seed and verify it); returns its
+ * 20-byte v1 info hash, the SHA-1 of the `info` bytes written.
+ */
+export async function writeContentTorrent(
+  dir: string,
+  fileName: string,
+  options: { name: string; content: Uint8Array; pieceLength: number },
+): Promise<Uint8Array> {
+  const { content, pieceLength } = options;
+  const pieceCount = Math.ceil(content.length / pieceLength);
+  const pieces = new Uint8Array(20 * pieceCount);
+  for (let i = 0; i < pieceCount; i++) {
+    const piece = content.subarray(i * pieceLength, (i + 1) * pieceLength);
+    pieces.set(createHash("sha1").update(piece).digest(), 20 * i);
+  }
+  const info = encodeBencode({
+    length: content.length,
+    name: options.name,
+    "piece length": pieceLength,
+    pieces,
+  });
+  const head = new TextEncoder().encode("d4:info");
   const file = new Uint8Array(head.length + info.length + 1);
   file.set(head);
   file.set(info, head.length);
