@@ -357,3 +357,30 @@ Deno.test({
       assert.equal(result.incomplete, expected.size - 2 + 1);
     }),
 });
+
+Deno.test({
+  name:
+    "RedisSwarmStore connects with the password in the URL, and a wrong one fails the start without showing it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using locked = await RedisServer.start({ password: "s3cret pass" });
+    const store = await RedisSwarmStore.open({
+      url: locked.url(0),
+      logger: createMemoryLogger(),
+      expirySeconds: 60,
+    });
+    try {
+      const result = await store.announce(input({ peer: "a" }), T0);
+      assert.equal(result.incomplete, 1);
+    } finally {
+      await store.close();
+    }
+    const wrong = `redis://:not-it@127.0.0.1:${locked.port}/0`;
+    await assert.rejects(
+      RedisSwarmStore.open({ url: wrong, logger: createMemoryLogger(), expirySeconds: 60 }),
+      (error: Error) =>
+        /cannot reach Redis/.test(error.message) && !error.message.includes("not-it"),
+    );
+  },
+});

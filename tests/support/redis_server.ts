@@ -10,34 +10,44 @@
 /** How long a start may take before the test fails. */
 const START_TIMEOUT_MS = 10_000;
 
+/** How to start a redis-server. */
+export interface RedisServerOptions {
+  /**
+   * Every write is in the append-only file before Redis acknowledges it (`appendfsync always`),
+   * so what it acknowledged survives a kill and restart. @default false
+   */
+  persistent?: boolean;
+  /** Clients must authenticate with this password (`requirepass`). @default none */
+  password?: string;
+}
+
 /** A running (or stopped, to be restarted) redis-server. */
 export class RedisServer implements AsyncDisposable {
   readonly port: number;
   readonly dir: string;
   readonly #persistent: boolean;
+  readonly #password: string | null;
   #child: Deno.ChildProcess | null = null;
 
-  private constructor(port: number, dir: string, persistent: boolean) {
+  private constructor(port: number, dir: string, options: RedisServerOptions) {
     this.port = port;
     this.dir = dir;
-    this.#persistent = persistent;
+    this.#persistent = options.persistent ?? false;
+    this.#password = options.password ?? null;
   }
 
-  /**
-   * Starts a redis-server on a free port; the caller must `stop()` it (or `await using`). With
-   * `persistent`, every write is in the append-only file before Redis acknowledges it
-   * (`appendfsync always`), so what it acknowledged survives a kill and restart.
-   */
-  static async start(options: { persistent?: boolean } = {}): Promise<RedisServer> {
+  /** Starts a redis-server on a free port; the caller must `stop()` it (or `await using`). */
+  static async start(options: RedisServerOptions = {}): Promise<RedisServer> {
     const dir = await Deno.makeTempDir({ prefix: "nobrake-redis-" });
-    const server = new RedisServer(freePort(), dir, options.persistent ?? false);
+    const server = new RedisServer(freePort(), dir, options);
     await server.restart();
     return server;
   }
 
-  /** `redis://127.0.0.1:PORT/DB`. */
+  /** `redis://127.0.0.1:PORT/DB`, with the password when the server has one. */
   url(db = 0): string {
-    return `redis://127.0.0.1:${this.port}/${db}`;
+    const auth = this.#password === null ? "" : `:${encodeURIComponent(this.#password)}@`;
+    return `redis://${auth}127.0.0.1:${this.port}/${db}`;
   }
 
   /** The process id, for CPU readings in benchmarks. */
@@ -62,6 +72,7 @@ export class RedisServer implements AsyncDisposable {
         this.dir,
         "--databases",
         "64",
+        ...(this.#password === null ? [] : ["--requirepass", this.#password]),
       ],
       stdin: "null",
       stdout: "null",
@@ -115,16 +126,17 @@ export class RedisServer implements AsyncDisposable {
     await this.stop();
   }
 
-  /** One PING over a raw connection: true when the server answers `+PONG`. */
+  /** One PING over a raw connection: true when the server answers. */
   async #answers(): Promise<boolean> {
     let conn: Deno.TcpConn | null = null;
     try {
       conn = await Deno.connect({ hostname: "127.0.0.1", port: this.port });
       await conn.write(new TextEncoder().encode("PING\r\n"));
-      const buffer = new Uint8Array(16);
+      const buffer = new Uint8Array(64);
       const read = await conn.read(buffer);
-      return read !== null &&
-        new TextDecoder().decode(buffer.subarray(0, read)).startsWith("+PONG");
+      // A server with a password answers NOAUTH: it is up all the same.
+      const reply = read === null ? "" : new TextDecoder().decode(buffer.subarray(0, read));
+      return reply.startsWith("+PONG") || reply.startsWith("-NOAUTH");
     } catch {
       return false;
     } finally {
