@@ -9,8 +9,8 @@
  *   slots. A reply reads a run of slots from a random start (`GETRANGE`), as the memory store
  *   reads a run of its table: the requester's family first, leechers first for a seeder, never the
  *   whole swarm. A removed peer's slot takes the last slot's peer. (Sets sampled with
- *   `ZRANDMEMBER` cost redis-server 3 to 4 times as much per announce: every pick is one reply
- *   value for Lua to build and take apart; `tests/bench/README.md`.)
+ *   `ZRANDMEMBER` cost redis-server about three times as much per announce: every pick is one
+ *   reply value for Lua to build and take apart; `tests/bench/README.md`, "Redis store".)
  * - `P H z4`, `P H z6`: ZSETs of peer ids by last-seen second: the oldest peers are at the head.
  * - `P H h4`, `P H h6`: HASHes peer id → record: a flags byte, the 4-byte hash of the client's
  *   `key` (zeros for none), the compact endpoint (6 or 18 bytes), then the slot number in text.
