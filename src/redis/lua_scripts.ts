@@ -12,15 +12,17 @@
  *   `ZRANDMEMBER` cost redis-server about three times as much per announce: every pick is one
  *   reply value for Lua to build and take apart; `tests/bench/README.md`, "Redis store".)
  * - `P H z4`, `P H z6`: ZSETs of peer ids by last-seen second: the oldest peers are at the head.
- * - `P H h4`, `P H h6`: HASHes peer id → record: a flags byte, the 4-byte hash of the client's
+ * - `P H c`: the torrent's HASH, read by an announce in one `HMGET`: its counts, kept with every
+ *   change (`4s 4l 6s 6l` the slots in use, `d` completed downloads, `p` partial seeds, BEP 21),
+ *   `o` its score in `P T` (present while it has peers), and one record per peer, under the peer
+ *   id for IPv4 and `6` and the peer id for IPv6: a flags byte, the 4-byte hash of the client's
  *   `key` (zeros for none), the compact endpoint (6 or 18 bytes), then the slot number in text.
- * - `P H c`: HASH of the torrent's counts, kept with every change so an announce reads them in
- *   one call: `4s 4l 6s 6l` the slots in use, `d` completed downloads, `p` partial seeds (BEP 21),
- *   `u` peers whose last announce came over UDP.
+ *   (Counts, records and the expiry score in separate keys took two more calls per announce.)
  * - `P T`: ZSET of info hashes with peers, scored at or below their oldest peer's last-seen second:
  *   the sweep reads the head (`ZRANGEBYSCORE`) in bounded batches instead of scanning keys, and
  *   its size is the torrent count that `max_torrents` holds across processes.
- * - `P G`: HASH of tracker-wide totals kept up to date by every change: `4s 4l 6s 6l p u`.
+ * - `P G`: HASH of tracker-wide totals kept up to date by every change: `4s 4l 6s 6l p u` (`u`:
+ *   peers whose last announce came over UDP).
  *
  * Keys are built inside the scripts from the prefix and the hash (one Redis, not a cluster).
  *
@@ -35,6 +37,8 @@ local band, bor, bnot = bit.band, bit.bor, bit.bnot
 
 local function role_of(fam, flags) return fam .. (band(flags, SEEDER) ~= 0 and 's' or 'l') end
 local function esize(fam) return fam == '4' and 6 or 18 end
+-- Where a peer's record is in its torrent's hash: field names of counts are 1 or 2 bytes long.
+local function field_of(fam, pid) return fam == '4' and pid or '6' .. pid end
 
 -- Sizes of the four slot arrays, from the counts hash.
 local function cards(ih)
@@ -50,19 +54,18 @@ local function counts(ih)
     incomplete - (tonumber(c[5]) or 0), tonumber(c[6]) or 0
 end
 
+-- Moves the tracker-wide counters by one peer's flags, times sign.
+local function account_globally(fam, flags, sign)
+  redis.call('HINCRBY', P .. 'G', role_of(fam, flags), sign)
+  if band(flags, PARTIAL) ~= 0 then redis.call('HINCRBY', P .. 'G', 'p', sign) end
+  if band(flags, UDP) ~= 0 then redis.call('HINCRBY', P .. 'G', 'u', sign) end
+end
+
 -- Moves the torrent-wide and tracker-wide counters by one peer's flags, times sign.
 local function account(ih, fam, flags, sign)
-  local role = role_of(fam, flags)
-  redis.call('HINCRBY', P .. ih .. 'c', role, sign)
-  redis.call('HINCRBY', P .. 'G', role, sign)
-  if band(flags, PARTIAL) ~= 0 then
-    redis.call('HINCRBY', P .. ih .. 'c', 'p', sign)
-    redis.call('HINCRBY', P .. 'G', 'p', sign)
-  end
-  if band(flags, UDP) ~= 0 then
-    redis.call('HINCRBY', P .. ih .. 'c', 'u', sign)
-    redis.call('HINCRBY', P .. 'G', 'u', sign)
-  end
+  redis.call('HINCRBY', P .. ih .. 'c', role_of(fam, flags), sign)
+  if band(flags, PARTIAL) ~= 0 then redis.call('HINCRBY', P .. ih .. 'c', 'p', sign) end
+  account_globally(fam, flags, sign)
 end
 
 -- A record: flags, key hash, endpoint, slot.
@@ -107,10 +110,10 @@ local function remove_slot(ih, fam, role, n, slot)
     local moved = redis.call('GETRANGE', i, last * 20, last * 20 + 19)
     redis.call('SETRANGE', e, slot * es, moved_endpoint)
     redis.call('SETRANGE', i, slot * 20, moved)
-    local h = P .. ih .. 'h' .. fam
-    local record = redis.call('HGET', h, moved)
+    local c, field = P .. ih .. 'c', field_of(fam, moved)
+    local record = redis.call('HGET', c, field)
     if record then
-      redis.call('HSET', h, moved, string.sub(record, 1, 5 + es) .. slot)
+      redis.call('HSET', c, field, string.sub(record, 1, 5 + es) .. slot)
     end
   end
   -- The bytes past the last slot stay as garbage until the array grows over them or empties.
@@ -120,19 +123,21 @@ end
 local function expire(ih, cutoff)
   local sizes = {}
   sizes['4s'], sizes['4l'], sizes['6s'], sizes['6l'] = cards(ih)
+  local c = P .. ih .. 'c'
   for _, fam in ipairs({'4', '6'}) do
-    local h, z = P .. ih .. 'h' .. fam, P .. ih .. 'z' .. fam
+    local z = P .. ih .. 'z' .. fam
     local gone = redis.call('ZRANGEBYSCORE', z, '-inf', '(' .. cutoff, 'LIMIT', 0, 1000)
     for _, pid in ipairs(gone) do
       -- Read one at a time: removing a peer moves another's slot.
-      local record = redis.call('HGET', h, pid)
+      local field = field_of(fam, pid)
+      local record = redis.call('HGET', c, field)
       if record then
         local flags = string.byte(record, 1)
         local role = role_of(fam, flags)
         remove_slot(ih, fam, role, sizes[role], slot_of(record, fam))
         sizes[role] = sizes[role] - 1
         account(ih, fam, flags, -1)
-        redis.call('HDEL', h, pid)
+        redis.call('HDEL', c, field)
       end
     end
     if #gone > 0 then redis.call('ZREM', z, unpack(gone)) end
@@ -158,10 +163,11 @@ local function settle(ih, open)
     if open or d == 0 then
       redis.call('DEL', c)
     else
-      redis.call('HDEL', c, '4s', '4l', '6s', '6l', 'p', 'u')
+      redis.call('HDEL', c, '4s', '4l', '6s', '6l', 'p', 'o')
     end
   else
     redis.call('ZADD', T, oldest, ih)
+    redis.call('HSET', P .. ih .. 'c', 'o', oldest)
   end
 end
 `;
@@ -182,17 +188,24 @@ local open, max_torrents, max_peers = ARGV[13] == '1', tonumber(ARGV[14]), tonum
 local want_ids = ARGV[16] == '1'
 math.randomseed(tonumber(ARGV[17]))
 local T = P .. 'T'
+local C = P .. ih .. 'c'
+local field = field_of(fam, pid)
 local es = #endpoint
 local addr_len = es - 2
 
-local score = redis.call('ZSCORE', T, ih)
-if score and tonumber(score) < cutoff then
+-- The torrent's counts, its expiry score and this peer's record, in one call.
+local function read_torrent()
+  return redis.call('HMGET', C, '4s', '4l', '6s', '6l', 'p', 'd', 'o', field)
+end
+local c = read_torrent()
+local score = tonumber(c[7])
+if score and score < cutoff then
   expire(ih, cutoff)
   settle(ih, open)
-  score = redis.call('ZSCORE', T, ih)
+  c = read_torrent()
+  score = tonumber(c[7])
 end
-local h = P .. ih .. 'h' .. fam
-local record = redis.call('HGET', h, pid)
+local record = c[8]
 if record and string.sub(record, 6, 5 + addr_len) ~= string.sub(endpoint, 1, addr_len) then
   -- Another address may take over a peer id only by proving it is the same client.
   if keyhash == '' or string.sub(record, 2, 5) ~= keyhash then return {1} end
@@ -200,12 +213,17 @@ end
 local previous = record and string.byte(record, 1) or 0
 local old_role = role_of(fam, previous)
 local old_slot = record and slot_of(record, fam) or nil
+-- The counts as they stand, kept up to date below and written back in one call at the end.
+local sizes = {
+  ['4s'] = tonumber(c[1]) or 0, ['4l'] = tonumber(c[2]) or 0,
+  ['6s'] = tonumber(c[3]) or 0, ['6l'] = tonumber(c[4]) or 0,
+}
+local partials, downloaded = tonumber(c[5]) or 0, tonumber(c[6]) or 0
 if event == 'x' then
   if record then
-    local n = tonumber(redis.call('HGET', P .. ih .. 'c', old_role)) or 0
-    remove_slot(ih, fam, old_role, n, old_slot)
+    remove_slot(ih, fam, old_role, sizes[old_role], old_slot)
     redis.call('ZREM', P .. ih .. 'z' .. fam, pid)
-    redis.call('HDEL', h, pid)
+    redis.call('HDEL', C, field)
     account(ih, fam, previous, -1)
     settle(ih, open)
   end
@@ -213,13 +231,7 @@ if event == 'x' then
   return {0, complete, incomplete, downloaders, downloaded, '', '', '', ''}
 end
 if not score and open and redis.call('ZCARD', T) >= max_torrents then return {2} end
--- The counts as they stand, kept up to date below instead of read again.
-local c = redis.call('HMGET', P .. ih .. 'c', '4s', '4l', '6s', '6l', 'p', 'd')
-local sizes = {
-  ['4s'] = tonumber(c[1]) or 0, ['4l'] = tonumber(c[2]) or 0,
-  ['6s'] = tonumber(c[3]) or 0, ['6l'] = tonumber(c[4]) or 0,
-}
-local partials, downloaded = tonumber(c[5]) or 0, tonumber(c[6]) or 0
+local before = {sizes['4s'], sizes['4l'], sizes['6s'], sizes['6l'], partials, downloaded}
 if not record and sizes['4s'] + sizes['4l'] + sizes['6s'] + sizes['6l'] >= max_peers then
   return {3}
 end
@@ -229,10 +241,7 @@ if udp then flags = bor(flags, UDP) end
 -- A completion counts once per peer: on completed, or on a leecher turning seeder.
 local completes = seeder and band(previous, COUNTED) == 0 and
   (event == 'c' or (record and band(previous, SEEDER) == 0))
-if completes then
-  redis.call('HINCRBY', P .. ih .. 'c', 'd', 1)
-  downloaded = downloaded + 1
-end
+if completes then downloaded = downloaded + 1 end
 if completes or band(previous, COUNTED) ~= 0 then flags = bor(flags, COUNTED) end
 local new_role = role_of(fam, flags)
 local key = keyhash == '' and '\\0\\0\\0\\0' or keyhash
@@ -251,21 +260,39 @@ if record then
   end
   -- Most announces change no flag: then no counter moves.
   if band(previous, bnot(COUNTED)) ~= band(flags, bnot(COUNTED)) then
-    account(ih, fam, previous, -1)
-    account(ih, fam, flags, 1)
+    account_globally(fam, previous, -1)
+    account_globally(fam, flags, 1)
     partials = partials + (band(flags, PARTIAL) ~= 0 and 1 or 0) -
       (band(previous, PARTIAL) ~= 0 and 1 or 0)
   end
 else
   slot = add_slot(ih, new_role, sizes[new_role], pid, endpoint)
   sizes[new_role] = sizes[new_role] + 1
-  account(ih, fam, flags, 1)
+  account_globally(fam, flags, 1)
   if band(flags, PARTIAL) ~= 0 then partials = partials + 1 end
 end
+-- Every change to the torrent's hash in one call. A new torrent gets every count, so that they
+-- stay at the head of a small hash (a listpack, searched from the head) ahead of the records.
+local writes = {}
+local after = {sizes['4s'], sizes['4l'], sizes['6s'], sizes['6l'], partials, downloaded}
+for i, name in ipairs({'4s', '4l', '6s', '6l', 'p', 'd'}) do
+  if after[i] ~= before[i] or not score then
+    writes[#writes + 1] = name
+    writes[#writes + 1] = after[i]
+  end
+end
+if not score then
+  writes[#writes + 1] = 'o'
+  writes[#writes + 1] = now
+  redis.call('ZADD', T, now, ih)
+end
 local updated = record_of(flags, key, endpoint, slot)
-if updated ~= record then redis.call('HSET', h, pid, updated) end
+if updated ~= record then
+  writes[#writes + 1] = field
+  writes[#writes + 1] = updated
+end
+if #writes > 0 then redis.call('HSET', C, unpack(writes)) end
 redis.call('ZADD', P .. ih .. 'z' .. fam, now, pid)
-if not score then redis.call('ZADD', T, now, ih) end
 
 -- Bytes [from, from + count) of slots of size width in array key, wrapping past n slots.
 local function run(key, width, n, from, count)
