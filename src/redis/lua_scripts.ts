@@ -173,20 +173,22 @@ end
 `;
 
 /**
- * One announce. ARGV: prefix, info hash, peer id, family ("4"/"6"), endpoint, event
- * ("n" none, "s" started, "c" completed, "x" stopped, "p" paused), seeder ("1"/"0"), udp ("1"/"0"),
- * key hash (4 bytes, or "" for no key), now (s), cutoff (s), numwant, open ("1"/"0"), max torrents,
- * max peers per torrent, want peer ids ("1"/"0"), random seed.
+ * One announce. ARGV: prefix, then the announce packed by `packAnnounce` (`announce_arguments.ts`:
+ * flags, event, now, cutoff, numwant, max torrents, max peers per torrent, random seed, key hash,
+ * info hash, peer id, endpoint), read with one `struct.unpack`.
  * Returns {status, complete, incomplete, downloaders, downloaded, peers4, peers6, ids4, ids6};
  * status 0 ok, 1 peer id in use at another address, 2 too many torrents, 3 swarm full.
  */
 export const ANNOUNCE_SCRIPT = COMMON + `
-local ih, pid, fam, endpoint, event = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-local seeder, udp, keyhash = ARGV[7] == '1', ARGV[8] == '1', ARGV[9]
-local now, cutoff, numwant = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
-local open, max_torrents, max_peers = ARGV[13] == '1', tonumber(ARGV[14]), tonumber(ARGV[15])
-local want_ids = ARGV[16] == '1'
-math.randomseed(tonumber(ARGV[17]))
+local packed = ARGV[2]
+local bits, event, now, cutoff, numwant, max_torrents, max_peers, seed, keyhash, ih, pid, rest =
+  struct.unpack('>Bc1I4I4I4I4I4I4c4c20c20', packed)
+local endpoint = string.sub(packed, rest)
+local fam = #endpoint == 6 and '4' or '6'
+local seeder, udp = band(bits, 1) ~= 0, band(bits, 2) ~= 0
+local open, want_ids = band(bits, 4) ~= 0, band(bits, 8) ~= 0
+if band(bits, 16) == 0 then keyhash = '' end
+math.randomseed(seed)
 local T = P .. 'T'
 local C = P .. ih .. 'c'
 local field = field_of(fam, pid)

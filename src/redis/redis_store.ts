@@ -17,7 +17,6 @@ import { Buffer } from "node:buffer";
 import { Allowlist, diffAllowlists } from "../core/allowlist.ts";
 import type { AnnounceInput } from "../core/announce_input.ts";
 import {
-  hashKey,
   notAllowed,
   peerIdInUse,
   storeUnavailable,
@@ -27,7 +26,7 @@ import {
 import type { SwarmStore } from "../core/swarm_store.ts";
 import type { ByteString } from "../protocol/byte_string.ts";
 import { messageOf } from "../protocol/error_message.ts";
-import type { AnnounceEvent, AnnounceResult, ScrapeEntry } from "../protocol/messages.ts";
+import type { AnnounceResult, ScrapeEntry } from "../protocol/messages.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { SharedStatsSource } from "../stats/shared_stats.ts";
 import type { StatsTotals } from "../stats/stats_snapshot.ts";
@@ -38,6 +37,7 @@ import {
   SWEEP_SCRIPT,
   TOTALS_SCRIPT,
 } from "./lua_scripts.ts";
+import { packAnnounce } from "./announce_arguments.ts";
 import {
   RedisConnection,
   type ScriptArgument,
@@ -66,13 +66,6 @@ export interface RedisStoreOptions {
   callTimeoutMs?: number;
 }
 
-const EVENT_CODES: Record<AnnounceEvent, string> = {
-  none: "n",
-  started: "s",
-  completed: "c",
-  stopped: "x",
-  paused: "p",
-};
 const STATUS_HIJACK = 1;
 const STATUS_TOO_MANY_TORRENTS = 2;
 const STATUS_SWARM_FULL = 3;
@@ -85,8 +78,8 @@ export class RedisSwarmStore implements SwarmStore, SharedStatsSource {
   readonly #logger: Logger;
   readonly #prefix: string;
   readonly #expirySeconds: number;
-  readonly #maxTorrents: string;
-  readonly #maxPeers: string;
+  readonly #maxTorrents: number;
+  readonly #maxPeers: number;
   readonly #random: () => number;
   #allowlist: Allowlist;
 
@@ -96,8 +89,8 @@ export class RedisSwarmStore implements SwarmStore, SharedStatsSource {
     this.#allowlist = options.allowlist ?? Allowlist.openMode();
     this.#prefix = options.keyPrefix ?? "nobrake:";
     this.#expirySeconds = options.expirySeconds;
-    this.#maxTorrents = String(options.maxTorrents ?? 100_000);
-    this.#maxPeers = String(options.maxPeersPerTorrent ?? 50_000);
+    this.#maxTorrents = options.maxTorrents ?? 100_000;
+    this.#maxPeers = options.maxPeersPerTorrent ?? 50_000;
     this.#random = options.random ?? Math.random;
   }
 
@@ -132,30 +125,17 @@ export class RedisSwarmStore implements SwarmStore, SharedStatsSource {
   announce(input: AnnounceInput, now: number): Promise<AnnounceResult> {
     const request = input.request;
     if (!this.#allowlist.allows(request.infoHash)) throw notAllowed();
-    const v4 = input.address.length === 4;
-    // Copied now: the transport may reuse the buffers behind the request once this returns.
-    const endpoint = Buffer.allocUnsafe(input.address.length + 2);
-    endpoint.set(input.address);
-    endpoint.writeUInt16BE(request.port, input.address.length);
     const seconds = Math.floor(now / 1000);
     const args: ScriptArgument[] = [
       this.#prefix,
-      Buffer.from(request.infoHash, "latin1"),
-      Buffer.from(request.peerId, "latin1"),
-      v4 ? "4" : "6",
-      endpoint,
-      EVENT_CODES[request.event],
-      request.left === 0 ? "1" : "0",
-      input.transport === "udp" ? "1" : "0",
-      request.key === null ? "" : keyHashBytes(hashKey(request.key)),
-      String(seconds),
-      String(seconds - this.#expirySeconds),
-      String(request.numwant),
-      this.#allowlist.open ? "1" : "0",
-      this.#maxTorrents,
-      this.#maxPeers,
-      input.wantPeerIds ? "1" : "0",
-      String(Math.floor(this.#random() * 0x7fff_ffff)),
+      packAnnounce(input, {
+        now: seconds,
+        cutoff: seconds - this.#expirySeconds,
+        open: this.#allowlist.open,
+        maxTorrents: this.#maxTorrents,
+        maxPeers: this.#maxPeers,
+        seed: Math.floor(this.#random() * 0x7fff_ffff),
+      }),
     ];
     // One step from the reply to the result (or to the refusal a Redis fault stands for).
     return this.#connection.run("announce", args).then(
@@ -279,12 +259,6 @@ function announceResult(reply: ScriptReply, wantIds: boolean): AnnounceResult {
     peerIds4: wantIds ? fields[7] as Buffer : null,
     peerIds6: wantIds ? fields[8] as Buffer : null,
   };
-}
-
-function keyHashBytes(hash: number): Buffer {
-  const bytes = Buffer.allocUnsafe(4);
-  bytes.writeUInt32BE(hash >>> 0);
-  return bytes;
 }
 
 /** The hashes a full scrape lists in allowlist mode: every torrent that is not secret. */

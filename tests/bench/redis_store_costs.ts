@@ -4,25 +4,32 @@
  *
  * - per announce: redis-server's time inside `EVALSHA` and inside each command the script calls
  *   (`INFO commandstats`, reset after the fill), with 1,000 torrents × 100 peers and numwant 50;
+ * - the CPU of both sides per announce over the same announces: redis-server's from `/proc` and
+ *   this process's (`process.cpuUsage()`: the store's call path, node-redis and its promises, with
+ *   no HTTP);
  * - memory: `INFO memory` `used_memory` growth per peer after filling `--peers` peers over
  *   `--torrents` torrents (issue 15 asks 1,000,000 over 10,000).
  *
  *   deno run -A tests/bench/redis_store_costs.ts [--peers 1000000] [--torrents 10000]
+ *     [--announces 50000]
  *
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { createClient } from "redis";
 import type { AnnounceInput } from "../../src/core/announce_input.ts";
 import { RedisSwarmStore } from "../../src/redis/redis_store.ts";
 import { createMemoryLogger } from "../../src/runtime/logger.ts";
 import { RedisServer } from "../support/redis_server.ts";
+import { readCpuTicks, TICKS_PER_SECOND } from "./load/proc_stat.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
     peers: { type: "string", default: "1000000" },
     torrents: { type: "string", default: "10000" },
+    announces: { type: "string", default: "50000" },
   },
 });
 const IN_FLIGHT = 200;
@@ -76,7 +83,9 @@ const lines: string[] = [];
 const costs = await open(1);
 await fill(costs, 1000, 100);
 await admin.configResetStat();
-const announces = 20_000;
+const announces = Number(values.announces);
+const redisTicks = readCpuTicks(redis.pid!);
+const ownCpu = process.cpuUsage();
 for (let i = 0; i < announces; i += IN_FLIGHT) {
   const batch = [];
   for (let j = i; j < i + IN_FLIGHT; j++) {
@@ -84,7 +93,13 @@ for (let i = 0; i < announces; i += IN_FLIGHT) {
   }
   await Promise.all(batch);
 }
+const ownMicros = process.cpuUsage(ownCpu);
+const redisMicros = (readCpuTicks(redis.pid!) - redisTicks) / TICKS_PER_SECOND * 1e6;
 lines.push(`per announce (1,000 torrents × 100 peers, numwant 50, ${announces} announces):`);
+lines.push(
+  `  CPU: this process ${((ownMicros.user + ownMicros.system) / announces).toFixed(2)} µs, ` +
+    `redis-server ${(redisMicros / announces).toFixed(2)} µs`,
+);
 for (const line of (await admin.info("commandstats")).split("\n")) {
   const match = /^cmdstat_([\w|]+):calls=(\d+),usec=(\d+)/.exec(line);
   if (match === null || match[1].startsWith("config")) continue;
