@@ -12,6 +12,7 @@ import { ClientError } from "../src/protocol/client_error.ts";
 import type { AnnounceEvent, AnnounceRequest } from "../src/protocol/messages.ts";
 import { createMemoryLogger } from "../src/runtime/logger.ts";
 import { type RedisStoreOptions, RedisSwarmStore } from "../src/redis/redis_store.ts";
+import { createClient } from "redis";
 import { RedisServer } from "./support/redis_server.ts";
 
 const redis = await RedisServer.start();
@@ -383,4 +384,26 @@ Deno.test({
         /cannot reach Redis/.test(error.message) && !error.message.includes("not-it"),
     );
   },
+});
+
+Deno.test({
+  name:
+    "RedisSwarmStore loads its function library again when Redis has forgotten it (FUNCTION FLUSH)",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withStore({}, async (store) => {
+      await store.announce(input({ peer: "a" }), T0);
+      const admin = createClient({ url: redis.url(0) });
+      await admin.connect();
+      try {
+        await admin.functionFlush();
+      } finally {
+        await admin.quit();
+      }
+      const result = await store.announce(input({ peer: "b", address: [10, 0, 0, 2] }), T0);
+      assert.equal(result.incomplete, 2);
+      assert.equal(result.peers4.length, 6);
+      assert.equal(store.errors, 0);
+    }),
 });

@@ -1,5 +1,5 @@
 /**
- * The Lua scripts the Redis swarm store runs server-side, one `EVALSHA` per announce, scrape,
+ * The Lua scripts the Redis swarm store runs server-side, one `FCALL` per announce, scrape,
  * sweep batch or stats read, so each is one round trip and atomic. This file owns the key layout;
  * `redis_store.ts` owns the calls.
  *
@@ -25,15 +25,21 @@
  *   peers whose last announce came over UDP).
  *
  * Keys are built inside the scripts from the prefix and the hash (one Redis, not a cluster).
+ * Each script is the body of one function of a Redis Functions library (`lua_library.ts`): ARGV
+ * is its arguments, and it runs after `HELPERS`' per-call set-up.
  *
  * @module
  */
 
-/** Helpers every script shares. Flag bits of a record: the memory store's meanings. */
-const COMMON = `
-local P = ARGV[1]
+/**
+ * Helpers every script shares, defined once when the library loads (`lua_library.ts`). `P` (the
+ * prefix) and the `bit` functions are set at the start of every call: a library is loaded where
+ * `bit` is not yet reachable. Flag bits of a record: the memory store's meanings.
+ */
+export const HELPERS = `
+local P
 local SEEDER, PARTIAL, UDP, COUNTED = 1, 2, 4, 8
-local band, bor, bnot = bit.band, bit.bor, bit.bnot
+local band, bor, bnot
 
 local function role_of(fam, flags) return fam .. (band(flags, SEEDER) ~= 0 and 's' or 'l') end
 local function esize(fam) return fam == '4' and 6 or 18 end
@@ -179,7 +185,7 @@ end
  * Returns {status, complete, incomplete, downloaders, downloaded, peers4, peers6, ids4, ids6};
  * status 0 ok, 1 peer id in use at another address, 2 too many torrents, 3 swarm full.
  */
-export const ANNOUNCE_SCRIPT = COMMON + `
+export const ANNOUNCE_SCRIPT = `
 local packed = ARGV[2]
 local bits, event, now, cutoff, numwant, max_torrents, max_peers, seed, keyhash, ih, pid, rest =
   struct.unpack('>Bc1I4I4I4I4I4I4c4c20c20', packed)
@@ -364,7 +370,7 @@ return {0, complete, incomplete, incomplete - partials, downloaded, p4, p6, i4, 
  * Scrape counts. ARGV: prefix, then info hashes; or prefix and nothing else for every torrent that
  * has peers. Returns a flat list: hash, complete, incomplete, downloaders, downloaded per torrent.
  */
-export const SCRAPE_SCRIPT = COMMON + `
+export const SCRAPE_SCRIPT = `
 local hashes = {}
 if #ARGV == 1 then
   hashes = redis.call('ZRANGE', P .. 'T', 0, -1)
@@ -387,7 +393,7 @@ return out
  * One sweep batch. ARGV: prefix, cutoff (s), open ("1"/"0"), batch size. Expires the torrents
  * whose oldest peer is older than the cutoff; returns how many torrents it visited.
  */
-export const SWEEP_SCRIPT = COMMON + `
+export const SWEEP_SCRIPT = `
 local cutoff, open, batch = tonumber(ARGV[2]), ARGV[3] == '1', tonumber(ARGV[4])
 local due = redis.call('ZRANGEBYSCORE', P .. 'T', '-inf', '(' .. cutoff, 'LIMIT', 0, batch)
 for _, ih in ipairs(due) do
@@ -401,7 +407,7 @@ return #due
  * Drops the swarms of hashes the allowlist no longer allows, completed counts included.
  * ARGV: prefix, then info hashes.
  */
-export const DROP_SCRIPT = COMMON + `
+export const DROP_SCRIPT = `
 for i = 2, #ARGV do
   local ih = ARGV[i]
   -- A batch per family per pass; bounded, should the counts and the sets ever disagree.
@@ -418,7 +424,6 @@ return 0
 
 /** Tracker-wide totals. ARGV: prefix. Returns {torrents with peers, s4, l4, s6, l6, p, u}. */
 export const TOTALS_SCRIPT = `
-local P = ARGV[1]
 local g = redis.call('HMGET', P .. 'G', '4s', '4l', '6s', '6l', 'p', 'u')
 local out = {redis.call('ZCARD', P .. 'T')}
 for i = 1, 6 do out[i + 1] = tonumber(g[i]) or 0 end

@@ -1,7 +1,8 @@
 /**
  * One connection to Redis for the swarm store, through npm `redis` (node-redis; chosen over
- * `ioredis` by `tests/bench/redis_clients.ts`): scripts loaded with `SCRIPT LOAD` and run with
- * `EVALSHA`, loaded again on `NOSCRIPT` (a restarted Redis has forgotten them); replies as bytes.
+ * `ioredis` by `tests/bench/redis_clients.ts`): the scripts' library loaded with `FUNCTION LOAD`
+ * and run with `FCALL`, loaded again when Redis answers that a function is not there (a restarted
+ * Redis without a saved dataset has forgotten it); replies as bytes.
  *
  * Faults: the client reconnects by itself with a growing back-off; while Redis is away a call
  * fails at once (no offline queue, so no request waits for a Redis that may not come back), and a
@@ -14,6 +15,7 @@ import { Buffer } from "node:buffer";
 import { createClient, RESP_TYPES } from "redis";
 import { messageOf, oneLineMessageOf } from "../protocol/error_message.ts";
 import type { Logger } from "../runtime/logger.ts";
+import type { ScriptLibrary, ScriptName } from "./lua_library.ts";
 
 /** Milliseconds a call may wait for Redis before it fails. */
 const CALL_TIMEOUT_MS = 2_000;
@@ -39,8 +41,8 @@ export interface RedisConnectionOptions {
   /** `redis://[:password@]host:port/db` or `rediss://…`. */
   url: string;
   logger: Logger;
-  /** The scripts this connection runs, by name. */
-  scripts: Record<string, string>;
+  /** The scripts this connection runs. */
+  library: ScriptLibrary;
   /** Milliseconds a call may take. @default 2000 */
   callTimeoutMs?: number;
 }
@@ -52,8 +54,9 @@ export class RedisConnection {
   readonly #timed;
   readonly #logger: Logger;
   readonly #url: string;
-  readonly #scripts: Record<string, string>;
-  readonly #shas = new Map<string, string>();
+  readonly #library: ScriptLibrary;
+  /** Whether the library was loaded once: before that, failing to connect ends `open`. */
+  #loaded = false;
   readonly #callOptions: { timeout: number; rejectInFlight: boolean };
   #up = false;
   #closed = false;
@@ -63,7 +66,7 @@ export class RedisConnection {
   private constructor(options: RedisConnectionOptions) {
     this.#logger = options.logger;
     this.#url = redactUrl(options.url);
-    this.#scripts = options.scripts;
+    this.#library = options.library;
     this.#callOptions = { timeout: options.callTimeoutMs ?? CALL_TIMEOUT_MS, rejectInFlight: true };
     const base = createClient({
       url: options.url,
@@ -75,7 +78,7 @@ export class RedisConnection {
         // Before the first connection a failure ends `open` (the tracker does not start without
         // Redis); after it, the client retries with a growing wait and the tracker rides it out.
         reconnectStrategy: (retries: number, cause: Error) =>
-          this.#shas.size === 0 ? cause : Math.min(50 * 2 ** Math.min(retries, 6), MAX_BACKOFF_MS),
+          !this.#loaded ? cause : Math.min(50 * 2 ** Math.min(retries, 6), MAX_BACKOFF_MS),
       },
     });
     // Without a listener an "error" event would throw and end the process.
@@ -97,7 +100,7 @@ export class RedisConnection {
     const connection = new RedisConnection(options);
     try {
       await connection.#client.connect();
-      await connection.#loadScripts();
+      await connection.#loadLibrary();
     } catch (error) {
       await connection.close();
       throw new Error(`cannot reach Redis at ${connection.#url}: ${messageOf(error)}`, {
@@ -108,13 +111,13 @@ export class RedisConnection {
   }
 
   /** Runs a named script with its arguments; throws `StoreUnavailableError` when it cannot. */
-  run(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
+  run(name: ScriptName, args: ScriptArgument[]): Promise<ScriptReply> {
     if (!this.#up) {
       this.errors++;
       return Promise.reject(new StoreUnavailableError("Redis is unavailable"));
     }
     // One promise step on the way to the reply: this runs for every announce.
-    return this.#evalsha(name, args).catch((error) => this.#retried(name, args, error));
+    return this.#fcall(name, args).catch((error) => this.#retried(name, args, error));
   }
 
   /** Closes the connection; calls after it fail. */
@@ -129,28 +132,28 @@ export class RedisConnection {
     }
   }
 
-  #evalsha(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
-    const sha = this.#shas.get(name);
-    if (sha === undefined) return Promise.reject(new Error(`no script named "${name}"`));
-    return this.#timed.evalSha(sha, { arguments: args }) as Promise<ScriptReply>;
+  #fcall(name: ScriptName, args: ScriptArgument[]): Promise<ScriptReply> {
+    return this.#timed.fCall(this.#library.functions[name], { arguments: args }) as Promise<
+      ScriptReply
+    >;
   }
 
-  /** After a failed call: runs it again once if Redis had forgotten the script, else fails. */
-  async #retried(name: string, args: ScriptArgument[], error: unknown): Promise<ScriptReply> {
-    if (!String(messageOf(error)).startsWith("NOSCRIPT")) throw this.#failed(error);
-    // Redis restarted (or its scripts were flushed) since they were loaded: load and run again.
+  /** After a failed call: runs it again once if Redis had forgotten the library, else fails. */
+  async #retried(name: ScriptName, args: ScriptArgument[], error: unknown): Promise<ScriptReply> {
+    if (!String(messageOf(error)).includes("Function not found")) throw this.#failed(error);
+    // Redis restarted without its dataset (or its functions were flushed): load and run again.
     try {
-      await this.#loadScripts();
-      return await this.#evalsha(name, args);
+      await this.#loadLibrary();
+      return await this.#fcall(name, args);
     } catch (again) {
       throw this.#failed(again);
     }
   }
 
-  async #loadScripts(): Promise<void> {
-    for (const [name, source] of Object.entries(this.#scripts)) {
-      this.#shas.set(name, String(await this.#client.scriptLoad(source)));
-    }
+  async #loadLibrary(): Promise<void> {
+    // REPLACE: loading the same source again (another process, a reconnection) is harmless.
+    await this.#client.functionLoad(this.#library.source, { REPLACE: true });
+    this.#loaded = true;
   }
 
   #failed(error: unknown): StoreUnavailableError {
@@ -168,12 +171,12 @@ export class RedisConnection {
 
   #cameBack(): void {
     if (this.#closed) return;
-    const wasDown = !this.#up && this.#shas.size > 0;
+    const wasDown = !this.#up && this.#loaded;
     this.#up = true;
     if (wasDown) {
       this.#logger.log("startup", `Redis at ${this.#url} is back`);
-      // Scripts are loaded again on the first NOSCRIPT; loading them now saves that round trip.
-      this.#loadScripts().catch(() => {});
+      // The library is loaded again on the first call that misses it; loading it now saves that.
+      this.#loadLibrary().catch(() => {});
     }
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The Redis swarm store: the same `SwarmStore` as the in-memory `Tracker`, with the swarms in
  * Redis so that any number of NoBrake processes serve the same swarms. Each announce is one
- * `EVALSHA` of `ANNOUNCE_SCRIPT` (update the peer, expire that torrent's stale peers, sample up to
+ * `FCALL` of `ANNOUNCE_SCRIPT` (update the peer, expire that torrent's stale peers, sample up to
  * `numwant` peers, return the counts, atomically). Expiry runs in bounded batches from the
  * torrents' expiry index (`SWEEP_SCRIPT`); completed counts live in Redis.
  *
@@ -30,13 +30,7 @@ import type { AnnounceResult, ScrapeEntry } from "../protocol/messages.ts";
 import type { Logger } from "../runtime/logger.ts";
 import type { SharedStatsSource } from "../stats/shared_stats.ts";
 import type { StatsTotals } from "../stats/stats_snapshot.ts";
-import {
-  ANNOUNCE_SCRIPT,
-  DROP_SCRIPT,
-  SCRAPE_SCRIPT,
-  SWEEP_SCRIPT,
-  TOTALS_SCRIPT,
-} from "./lua_scripts.ts";
+import { buildScriptLibrary, type ScriptName } from "./lua_library.ts";
 import { packAnnounce } from "./announce_arguments.ts";
 import {
   RedisConnection,
@@ -100,13 +94,7 @@ export class RedisSwarmStore implements SwarmStore, SharedStatsSource {
       url: options.url,
       logger: options.logger,
       callTimeoutMs: options.callTimeoutMs,
-      scripts: {
-        announce: ANNOUNCE_SCRIPT,
-        scrape: SCRAPE_SCRIPT,
-        sweep: SWEEP_SCRIPT,
-        drop: DROP_SCRIPT,
-        totals: TOTALS_SCRIPT,
-      },
+      library: buildScriptLibrary(),
     });
     return new RedisSwarmStore(connection, options);
   }
@@ -223,7 +211,7 @@ export class RedisSwarmStore implements SwarmStore, SharedStatsSource {
   }
 
   /** Runs a script; a Redis fault becomes the client-facing refusal. */
-  #call(name: string, args: ScriptArgument[]): Promise<ScriptReply> {
+  #call(name: ScriptName, args: ScriptArgument[]): Promise<ScriptReply> {
     return this.#connection.run(name, args).catch(unavailable);
   }
 }
