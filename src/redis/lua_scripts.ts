@@ -176,6 +176,63 @@ local function settle(ih, open)
     redis.call('HSET', P .. ih .. 'c', 'o', oldest)
   end
 end
+
+-- Sampling, for the announce script. Bytes [from, from + count) of slots of size width in array
+-- key, wrapping past n slots.
+local function run(key, width, n, from, count)
+  if count <= 0 then return '' end
+  local stop = from + count
+  if stop <= n then return redis.call('GETRANGE', key, from * width, stop * width - 1) end
+  return redis.call('GETRANGE', key, from * width, n * width - 1) ..
+    redis.call('GETRANGE', key, 0, (stop - n) * width - 1)
+end
+
+-- bytes without the slot of size bytes at index cut (none when cut is nil).
+local function cut_out(bytes, size, cut)
+  if cut == nil then return bytes end
+  return string.sub(bytes, 1, cut * size) .. string.sub(bytes, (cut + 1) * size + 1)
+end
+
+-- Up to want peers of one slot array (key base .. 'e' .. role) of n slots from a random start,
+-- skipping slot skip (or nil); appends their endpoints (and ids).
+local function take(base, role, width, n, want, skip, peers, ids)
+  local available = n - (skip and 1 or 0)
+  if want > available then want = available end
+  if want <= 0 then return 0 end
+  local start = want == available and 0 or math.floor(math.random() * n)
+  local count, cut = want, nil
+  if skip then
+    local at = (skip - start) % n
+    if at < want then
+      count = want + 1
+      cut = at
+    end
+  end
+  peers[#peers + 1] = cut_out(run(base .. 'e' .. role, width, n, start, count), width, cut)
+  if ids then ids[#ids + 1] = cut_out(run(base .. 'i' .. role, 20, n, start, count), 20, cut) end
+  return want
+end
+
+-- Up to want peers of family f, given the slot counts: a seeder gets leechers first; a leecher a
+-- uniform mix. own: f is the requester's family, and its slot is skipped.
+local function fill(base, sizes, seeder, slot, f, want, own, peers, ids)
+  local width = f == '4' and 6 or 18
+  local ns, nl = sizes[f .. 's'], sizes[f .. 'l']
+  local skip_s = own and seeder and slot or nil
+  local skip_l = own and not seeder and slot or nil
+  local avail_s, avail_l = ns - (skip_s and 1 or 0), nl - (skip_l and 1 or 0)
+  if want > avail_s + avail_l then want = avail_s + avail_l end
+  if want <= 0 then return 0 end
+  local from_seeders
+  if seeder then
+    from_seeders = want - math.min(want, avail_l)
+  else
+    from_seeders = math.floor(want * avail_s / (avail_s + avail_l) + math.random())
+    from_seeders = math.max(want - avail_l, math.min(avail_s, from_seeders))
+  end
+  local got = take(base, f .. 'l', width, nl, want - from_seeders, skip_l, peers, ids)
+  return got + take(base, f .. 's', width, ns, from_seeders, skip_s, peers, ids)
+end
 `;
 
 /**
@@ -202,15 +259,12 @@ local es = #endpoint
 local addr_len = es - 2
 
 -- The torrent's counts, its expiry score and this peer's record, in one call.
-local function read_torrent()
-  return redis.call('HMGET', C, '4s', '4l', '6s', '6l', 'p', 'd', 'o', field)
-end
-local c = read_torrent()
+local c = redis.call('HMGET', C, '4s', '4l', '6s', '6l', 'p', 'd', 'o', field)
 local score = tonumber(c[7])
 if score and score < cutoff then
   expire(ih, cutoff)
   settle(ih, open)
-  c = read_torrent()
+  c = redis.call('HMGET', C, '4s', '4l', '6s', '6l', 'p', 'd', 'o', field)
   score = tonumber(c[7])
 end
 local record = c[8]
@@ -302,63 +356,11 @@ end
 if #writes > 0 then redis.call('HSET', C, unpack(writes)) end
 redis.call('ZADD', P .. ih .. 'z' .. fam, now, pid)
 
--- Bytes [from, from + count) of slots of size width in array key, wrapping past n slots.
-local function run(key, width, n, from, count)
-  if count <= 0 then return '' end
-  local stop = from + count
-  if stop <= n then return redis.call('GETRANGE', key, from * width, stop * width - 1) end
-  return redis.call('GETRANGE', key, from * width, n * width - 1) ..
-    redis.call('GETRANGE', key, 0, (stop - n) * width - 1)
-end
-
--- Up to want peers of one slot array of n slots from a random start, skipping slot skip (or
--- nil); appends their endpoints (and ids).
-local function take(role, width, n, want, skip, peers, ids)
-  local available = n - (skip and 1 or 0)
-  if want > available then want = available end
-  if want <= 0 then return 0 end
-  local start = want == available and 0 or math.floor(math.random() * n)
-  local count, cut = want, nil
-  if skip then
-    local at = (skip - start) % n
-    if at < want then
-      count = want + 1
-      cut = at
-    end
-  end
-  local function cut_out(bytes, size)
-    if cut == nil then return bytes end
-    return string.sub(bytes, 1, cut * size) .. string.sub(bytes, (cut + 1) * size + 1)
-  end
-  peers[#peers + 1] = cut_out(run(P .. ih .. 'e' .. role, width, n, start, count), width)
-  if ids then ids[#ids + 1] = cut_out(run(P .. ih .. 'i' .. role, 20, n, start, count), 20) end
-  return want
-end
-
--- Up to want peers of one family: a seeder gets leechers first; a leecher a uniform mix.
-local function fill(f, want, own, peers, ids)
-  local width = f == '4' and 6 or 18
-  local ns, nl = sizes[f .. 's'], sizes[f .. 'l']
-  local skip_s = own and seeder and slot or nil
-  local skip_l = own and not seeder and slot or nil
-  local avail_s, avail_l = ns - (skip_s and 1 or 0), nl - (skip_l and 1 or 0)
-  if want > avail_s + avail_l then want = avail_s + avail_l end
-  if want <= 0 then return 0 end
-  local from_seeders
-  if seeder then
-    from_seeders = want - math.min(want, avail_l)
-  else
-    from_seeders = math.floor(want * avail_s / (avail_s + avail_l) + math.random())
-    from_seeders = math.max(want - avail_l, math.min(avail_s, from_seeders))
-  end
-  local got = take(f .. 'l', width, nl, want - from_seeders, skip_l, peers, ids)
-  return got + take(f .. 's', width, ns, from_seeders, skip_s, peers, ids)
-end
-
 local other = fam == '4' and '6' or '4'
 local own_peers, own_ids, other_peers, other_ids = {}, want_ids and {} or nil, {}, want_ids and {} or nil
-local got = fill(fam, numwant, true, own_peers, own_ids)
-fill(other, numwant - got, false, other_peers, other_ids)
+local base = P .. ih
+local got = fill(base, sizes, seeder, slot, fam, numwant, true, own_peers, own_ids)
+fill(base, sizes, seeder, slot, other, numwant - got, false, other_peers, other_ids)
 local complete, incomplete = sizes['4s'] + sizes['6s'], sizes['4l'] + sizes['6l']
 local p4, p6 = table.concat(own_peers), table.concat(other_peers)
 local i4, i6 = table.concat(own_ids or {}), table.concat(other_ids or {})
