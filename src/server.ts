@@ -85,7 +85,7 @@ export async function startTrackerServer(
   // With Redis the swarms and completed counts are there, and the state file is not used.
   const shared: SharedStore | null = config.redis === null
     ? null
-    : await openSharedStore({ ...config, redis: config.redis }, { allowlist, logger, now });
+    : await openSharedStore({ ...config, redis: config.redis }, { allowlist, logger });
   const state = config.state_file === null || shared !== null
     ? null
     : StateKeeper.open(config.state_file, {
@@ -193,6 +193,7 @@ export async function startTrackerServer(
     now,
     sweepIntervalMs: settings.sweepIntervalMs,
     webSockets: webSocket?.periodic ?? null,
+    sharedSweep: shared === null ? null : (at) => shared.store.sweep(at),
   });
   const reloader = createReloader({
     // With Redis, a reloaded allowlist also goes to the store (which drops removed torrents).

@@ -1,6 +1,7 @@
 /**
- * The per-address connection cap of README.md ("Deploy"): the nftables ruleset in the fenced block
- * right after `<!-- nft-conn-cap -->`, loaded as it is. The test makes its own network namespace
+ * The per-address connection cap of docs/deploy.md ("Connection cap without a proxy"; README.md
+ * "Deploy" links to it): the nftables ruleset in the fenced block right after
+ * `<!-- nft-conn-cap -->`, loaded as it is. The test makes its own network namespace
  * (`ip netns add`), brings its loopback up with two addresses of its own, loads the ruleset there,
  * runs the tracker there on the ruleset's port, and from inside the namespace
  * (`support/conn_cap_probe.ts`) opens more connections than the cap from one address: exactly the
@@ -114,8 +115,8 @@ async function probe(netns: string, capped: string, port: number, count: number)
 
 Deno.test({
   name: MISSING === null
-    ? "README's nftables rule caps TCP connections per address, and only per address"
-    : `README's nftables rule caps TCP connections per address (skipped: ${MISSING})`,
+    ? "the nftables rule of the docs caps TCP connections per address, and only per address"
+    : `the nftables rule of the docs caps TCP connections per address (skipped: ${MISSING})`,
   ignore: MISSING !== null,
   async fn() {
     const ruleset = await rulesetFromDocs();

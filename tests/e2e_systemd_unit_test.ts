@@ -1,7 +1,7 @@
 /**
- * The systemd units in README.md: the unit of "Deploy" (the fenced block right after
- * `<!-- systemd-unit -->`) and the template `nobrake@.service` of "Running several processes"
- * (after `<!-- systemd-template-unit -->`).
+ * The systemd units of the docs: the unit of README.md's "Deploy" (the fenced block right after
+ * `<!-- systemd-unit -->`) and the template `nobrake@.service` of `docs/scaling.md`, "systemd
+ * template unit" (after `<!-- systemd-template-unit -->`).
  * Its directives are checked here as text, and the whole unit with `systemd-analyze verify` where
  * that tool exists (Debian package `systemd`); elsewhere that test is ignored and prints a
  * `SKIP e2e_systemd_unit_test:` line.
@@ -12,18 +12,19 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 
 const README = await Deno.readTextFile(new URL("../README.md", import.meta.url));
+const SCALING = await Deno.readTextFile(new URL("../docs/scaling.md", import.meta.url));
 const MARKER = "<!-- systemd-unit -->";
 const TEMPLATE_MARKER = "<!-- systemd-template-unit -->";
 /** Where the unit starts the tracker; `systemd-analyze verify` needs an executable there. */
 const BINARY = "/usr/local/bin/nobrake";
 const VERIFY_TIMEOUT_MS = 60_000;
 
-/** The unit file as the README gives it after `marker`. */
-function unitFromReadme(readme: string, marker = MARKER): string {
-  const at = readme.indexOf(marker);
-  assert.ok(at >= 0, `README.md has no ${marker} marker`);
-  const block = readme.slice(at + marker.length).match(/^\s*```ini\n([\s\S]*?)\n```/);
-  assert.ok(block !== null, `no \`\`\`ini block right after ${marker} in README.md`);
+/** The unit file as the page `name` (`text`) gives it after `marker`. */
+function unitFromDoc(name: string, text: string, marker = MARKER): string {
+  const at = text.indexOf(marker);
+  assert.ok(at >= 0, `${name} has no ${marker} marker`);
+  const block = text.slice(at + marker.length).match(/^\s*```ini\n([\s\S]*?)\n```/);
+  assert.ok(block !== null, `no \`\`\`ini block right after ${marker} in ${name}`);
   return block[1] + "\n";
 }
 
@@ -47,8 +48,8 @@ function directives(unit: string): Map<string, string[]> {
   return result;
 }
 
-const UNIT = unitFromReadme(README);
-const TEMPLATE = unitFromReadme(README, TEMPLATE_MARKER);
+const UNIT = unitFromDoc("README.md", README);
+const TEMPLATE = unitFromDoc("docs/scaling.md", SCALING, TEMPLATE_MARKER);
 
 Deno.test("the README's unit runs the binary as a sandboxed dynamic user, reloading on SIGHUP", () => {
   const unit = directives(UNIT);
@@ -78,7 +79,7 @@ Deno.test("the README's unit runs the binary as a sandboxed dynamic user, reload
   assert.match(UNIT, /^# Not MemoryDenyWriteExecute=yes: V8/m);
 });
 
-Deno.test("the README's template unit runs every instance as one dynamic user on one config, restarting on exit 2", () => {
+Deno.test("the template unit of docs/scaling.md runs every instance as one dynamic user on one config, restarting on exit 2", () => {
   const unit = directives(TEMPLATE);
   const expected: Record<string, string> = {
     "Service.ExecStart": `${BINARY} /etc/nobrake/tracker.json`,
@@ -184,7 +185,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "systemd-analyze verify accepts the README's template unit nobrake@.service, and rejects a broken one",
+    "systemd-analyze verify accepts the template unit nobrake@.service of docs/scaling.md, and rejects a broken one",
   ignore: MISSING !== null,
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "nobrake-template-" });

@@ -179,3 +179,35 @@ Deno.test("startTimers() runs the WebSocket job every 15 s: silent sockets, then
   timers.stop();
   assert.equal(live.size, 0);
 });
+
+Deno.test("startTimers() sweeps the shared store every sweep_interval, one pass at a time", async () => {
+  const { scheduler, live } = fakeScheduler();
+  const passes: number[] = [];
+  let finishPass = () => {};
+  const timers = startTimers({
+    tracker: new Tracker({ expirySeconds: 60 }),
+    counters: new StatsCounters({ startedAt: NOW }),
+    history: new SwarmHistory(),
+    state: null,
+    now: () => NOW,
+    sweepIntervalMs: 5000,
+    scheduler,
+    sharedSweep: (now) => {
+      passes.push(now);
+      return new Promise<void>((resolve) => finishPass = resolve);
+    },
+  });
+  const sharedJobs = [...live.values()].filter((timer) => timer.repeats && timer.ms === 5000);
+  assert.equal(sharedJobs.length, 1, "one shared-store sweep job every 5000 ms");
+  const job = sharedJobs[0]!;
+  job.run();
+  // A pass still running when the next is due is not doubled.
+  job.run();
+  assert.deepEqual(passes, [NOW]);
+  finishPass();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  job.run();
+  assert.deepEqual(passes, [NOW, NOW]);
+  timers.stop();
+  assert.equal(live.size, 0);
+});

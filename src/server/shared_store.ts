@@ -1,28 +1,31 @@
 /**
  * The composition of the Redis swarm store into a running tracker (config key `redis`): opens the
- * store with the config's limits and the loaded allowlist, and runs its expiry sweep on a timer.
- * Kept apart from `server.ts` so the memory path there reads as before.
+ * store with the config's limits and the loaded allowlist; its expiry sweep runs with the other
+ * periodic jobs (`timers.ts`). The store and its npm client are imported only when the config
+ * names a Redis, so the embedded memory store loads no npm package. Kept apart from `server.ts` so
+ * the memory path there reads as before.
  *
  * @module
  */
 import type { Allowlist } from "../core/allowlist.ts";
 import type { Config } from "../config.ts";
-import { RedisSwarmStore } from "../redis/redis_store.ts";
+import type { RedisSwarmStore } from "../redis/redis_store.ts";
 import type { Logger } from "../runtime/logger.ts";
 
-/** A Redis store and the timer that sweeps it. */
+/** A Redis store, opened. */
 export interface SharedStore {
   readonly store: RedisSwarmStore;
-  /** Stops the sweep and closes the connection. */
+  /** Closes the connection. */
   close(): Promise<void>;
 }
 
 /** Opens the Redis store the config names, or throws when Redis cannot be reached at start. */
 export async function openSharedStore(
   config: Config & { redis: string },
-  options: { allowlist: Allowlist; logger: Logger; now: () => number },
+  options: { allowlist: Allowlist; logger: Logger },
 ): Promise<SharedStore> {
-  const { logger, now } = options;
+  const { logger } = options;
+  const { RedisSwarmStore } = await import("../redis/redis_store.ts");
   const store = await RedisSwarmStore.open({
     url: config.redis,
     logger,
@@ -37,19 +40,8 @@ export async function openSharedStore(
       `swarms and completed counts are kept in Redis; the state file ${config.state_file} is not used`,
     );
   }
-  // Every process sweeps; Redis runs each batch atomically, so they share the work. A sweep
-  // while Redis is away fails quietly (the connection logs the outage once) and runs next time.
-  let sweeping = false;
-  const sweepTimer = setInterval(() => {
-    if (sweeping) return;
-    sweeping = true;
-    store.sweep(now()).catch(() => {}).finally(() => sweeping = false);
-  }, config.sweep_interval * 1000);
   return {
     store,
-    async close() {
-      clearInterval(sweepTimer);
-      await store.close();
-    },
+    close: () => store.close(),
   };
 }

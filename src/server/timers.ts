@@ -1,8 +1,8 @@
 /**
  * Everything the running tracker does on a clock rather than on a request: the expiry sweep (in
  * slices), moving the request-rate ring of the stats on, sampling swarm sizes for the charts,
- * writing changed completed counts to the state file, and for the WebSocket tracker closing silent
- * sockets and sweeping its swarms. One `stop()` ends them all.
+ * writing changed completed counts to the state file, sweeping the Redis store when one is used, and
+ * for the WebSocket tracker closing silent sockets and sweeping its swarms. One `stop()` ends them all.
  *
  * @module
  */
@@ -63,6 +63,11 @@ export interface PeriodicWork {
   scheduler?: Scheduler;
   /** The WebSocket tracker's work, or none when it is off. @default null */
   webSockets?: WebSocketWork | null;
+  /**
+   * The Redis store's expiry sweep (one pass of bounded batches), or none with the memory store.
+   * @default null
+   */
+  sharedSweep?: ((now: number) => Promise<unknown>) | null;
 }
 
 /** The running timers. */
@@ -97,6 +102,16 @@ export function startTimers(work: PeriodicWork): Timers {
     webSockets.closeSilent();
     webSockets.sweep(now(), SWEEP_SLICE);
   }, WEBSOCKET_JOB_SECONDS * 1000);
+  // Every process sweeps the shared store; Redis runs each batch atomically, so they share the
+  // work. A sweep while Redis is away fails quietly (the connection logs the outage once) and
+  // runs next time; a pass still running when the next is due is not doubled.
+  const sharedSweep = work.sharedSweep ?? null;
+  let sharedSweeping = false;
+  const sharedSweepTimer = sharedSweep === null ? undefined : timers.setInterval(() => {
+    if (sharedSweeping) return;
+    sharedSweeping = true;
+    sharedSweep(now()).catch(() => {}).finally(() => sharedSweeping = false);
+  }, sweepIntervalMs);
   return {
     stop() {
       timers.clearTimeout(sweepTimer);
@@ -104,6 +119,7 @@ export function startTimers(work: PeriodicWork): Timers {
       timers.clearInterval(historyTimer);
       timers.clearInterval(countsTimer);
       timers.clearInterval(webSocketTimer);
+      timers.clearInterval(sharedSweepTimer);
     },
   };
 }

@@ -1,7 +1,7 @@
 /**
- * What `node:http` in Deno would give NoBrake's plain-HTTP listener against `Deno.serve`, so the
- * README ("Slow and idle connections") and `docs/design.md` rest on figures (issue 9: slow or idle
- * connections must not pin resources forever):
+ * What `node:http` in Deno would give NoBrake's plain-HTTP listener against `Deno.serve`, so
+ * `docs/operations.md` ("Slow and idle connections") and `docs/design.md` rest on figures (issue 9:
+ * slow or idle connections must not pin resources forever):
  *
  * 1. which limits are enforced: a half-sent request and a silent connection under
  *    `headersTimeout`/`requestTimeout`, an idle keep-alive connection under `keepAliveTimeout`
