@@ -407,3 +407,79 @@ Deno.test({
       assert.equal(store.errors, 0);
     }),
 });
+
+Deno.test({
+  name:
+    "RedisSwarmStore keeps its last-seen index (one small handle per peer) in step with the slots through stops, role changes and expiry",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () =>
+    withStore({ expirySeconds: 60, keyPrefix: "handles:" }, async (store) => {
+      // Peer i at 10.0.4.i, last seen at T0 + i s; even peers seed.
+      const remaining = new Set<string>();
+      for (let i = 0; i < 20; i++) {
+        const left = i % 2 === 0 ? 0 : 100;
+        await store.announce(
+          input({ peer: `r${i}`, address: [10, 0, 4, i], left }),
+          T0 + i * 1000,
+        );
+        remaining.add(`r${i}`);
+      }
+      // At T0 + 40 s: three are seen again, one stops, one leecher turns seeder (a new slot).
+      for (const i of [2, 5, 11]) {
+        const left = i % 2 === 0 ? 0 : 100;
+        await store.announce(input({ peer: `r${i}`, address: [10, 0, 4, i], left }), T0 + 40_000);
+      }
+      await store.announce(
+        input({ peer: "r4", address: [10, 0, 4, 4], left: 0, event: "stopped" }),
+        T0 + 40_000,
+      );
+      remaining.delete("r4");
+      await store.announce(input({ peer: "r7", address: [10, 0, 4, 7], left: 0 }), T0 + 40_000);
+      // The sweep at T0 + 71 s drops everyone last seen before T0 + 11 s: removals that move
+      // other expiring peers' slots under the sweep's feet.
+      await store.sweep(T0 + 71_000);
+      for (const i of [0, 1, 3, 6, 8, 9, 10]) remaining.delete(`r${i}`);
+
+      const asker = input({ peer: "asker", address: [10, 0, 9, 9], numwant: 200 });
+      asker.wantPeerIds = true;
+      const result = await store.announce(asker, T0 + 71_000);
+      const seen = new Set<string>();
+      for (let i = 0; i * 20 < result.peerIds4!.length; i++) {
+        const id = new TextDecoder().decode(result.peerIds4!.subarray(i * 20, i * 20 + 20));
+        seen.add(id.replace(/\.+$/, ""));
+      }
+      assert.deepEqual([...seen].sort(), [...remaining].sort());
+      // Seeders left: 2, 12, 14, 16, 18 and 7 (turned seeder).
+      assert.equal(result.complete, 6);
+      assert.equal(result.incomplete, remaining.size - 6 + 1);
+
+      const admin = createClient({ url: redis.url(0) });
+      await admin.connect();
+      try {
+        const members = await admin.zRange(`handles:${HASH}z4`, 0, -1);
+        assert.equal(members.length, remaining.size + 1, "one entry per peer, the asker's too");
+        const seeders = 6, leechers = remaining.size - 6 + 1;
+        const expected = [
+          ...Array.from({ length: seeders }, (_, slot) => String(slot * 2 + 1)),
+          ...Array.from({ length: leechers }, (_, slot) => String(slot * 2)),
+        ];
+        assert.deepEqual([...members].sort(), expected.sort(), "every slot's handle, no other");
+      } finally {
+        await admin.quit();
+      }
+      // The rest expire by their own last-seen seconds: at T0 + 80.5 s, those seen before T0 + 20 s.
+      await store.sweep(T0 + 80_500);
+      const late = await store.totals();
+      assert.equal(late.seeders + late.leechers, 5, "r2, r5, r7, r11 and the asker");
+      await store.sweep(T0 + 200_000);
+      assert.equal((await store.totals()).torrents, 0);
+      const check = createClient({ url: redis.url(0) });
+      await check.connect();
+      try {
+        assert.equal(await check.exists(`handles:${HASH}z4`), 0, "the index goes with the peers");
+      } finally {
+        await check.quit();
+      }
+    }),
+});

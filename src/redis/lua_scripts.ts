@@ -102,11 +102,32 @@ local function add_slot(ih, role, n, pid, endpoint)
   return n
 end
 
--- Empties slot of an array of n slots: the last slot's peer moves into it (its record follows).
+-- A peer's member in its family's last-seen ZSET: its slot and role as one small integer, which
+-- a listpack stores in a byte or two where the peer id took 20.
+local function handle_of(role, slot)
+  return slot * 2 + (string.sub(role, 2) == 's' and 1 or 0)
+end
+
+-- Empties slot of an array of n slots: the last slot's peer moves into it (its record and its
+-- last-seen entry follow).
 local function remove_slot(ih, fam, role, n, slot)
   local es = esize(fam)
   local last = n - 1
   local e, i = P .. ih .. 'e' .. role, P .. ih .. 'i' .. role
+  local z = P .. ih .. 'z' .. fam
+  if slot == last then
+    redis.call('ZREM', z, handle_of(role, slot))
+  else
+    -- The moved peer's entry takes the emptied slot's handle, and with it the removed peer's place.
+    local moved_handle = handle_of(role, last)
+    local seen = redis.call('ZSCORE', z, moved_handle)
+    redis.call('ZREM', z, moved_handle)
+    if seen then
+      redis.call('ZADD', z, seen, handle_of(role, slot))
+    else
+      redis.call('ZREM', z, handle_of(role, slot))
+    end
+  end
   if last <= 0 then
     redis.call('DEL', e, i)
     return
@@ -133,8 +154,22 @@ local function expire(ih, cutoff)
   for _, fam in ipairs({'4', '6'}) do
     local z = P .. ih .. 'z' .. fam
     local gone = redis.call('ZRANGEBYSCORE', z, '-inf', '(' .. cutoff, 'LIMIT', 0, 1000)
-    for _, pid in ipairs(gone) do
-      -- Read one at a time: removing a peer moves another's slot.
+    -- Handles name slots, and removing a peer moves another's slot: read every peer id first,
+    -- then remove by peer id, whose record follows its slot.
+    local pids, stray = {}, {}
+    for _, handle in ipairs(gone) do
+      local h = tonumber(handle)
+      local role, slot = fam .. (h % 2 == 1 and 's' or 'l'), math.floor(h / 2)
+      if slot < sizes[role] then
+        local ids = P .. ih .. 'i' .. role
+        pids[#pids + 1] = redis.call('GETRANGE', ids, slot * 20, slot * 20 + 19)
+      else
+        stray[#stray + 1] = handle
+      end
+    end
+    -- Entries past the arrays' ends (never left by these scripts) must not stall the sweep.
+    if #stray > 0 then redis.call('ZREM', z, unpack(stray)) end
+    for _, pid in ipairs(pids) do
       local field = field_of(fam, pid)
       local record = redis.call('HGET', c, field)
       if record then
@@ -146,7 +181,6 @@ local function expire(ih, cutoff)
         redis.call('HDEL', c, field)
       end
     end
-    if #gone > 0 then redis.call('ZREM', z, unpack(gone)) end
   end
 end
 
@@ -284,7 +318,6 @@ local partials, downloaded = tonumber(c[5]) or 0, tonumber(c[6]) or 0
 if event == 'x' then
   if record then
     remove_slot(ih, fam, old_role, sizes[old_role], old_slot)
-    redis.call('ZREM', P .. ih .. 'z' .. fam, pid)
     redis.call('HDEL', C, field)
     account(ih, fam, previous, -1)
     settle(ih, open)
@@ -354,7 +387,7 @@ if updated ~= record then
   writes[#writes + 1] = updated
 end
 if #writes > 0 then redis.call('HSET', C, unpack(writes)) end
-redis.call('ZADD', P .. ih .. 'z' .. fam, now, pid)
+redis.call('ZADD', P .. ih .. 'z' .. fam, now, handle_of(new_role, slot))
 
 local other = fam == '4' and '6' or '4'
 local own_peers, own_ids, other_peers, other_ids = {}, want_ids and {} or nil, {}, want_ids and {} or nil
