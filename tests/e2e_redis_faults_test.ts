@@ -9,11 +9,10 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { peerId } from "./support/behaviour_suite.ts";
 import { decodeDict, HttpTrackerClient } from "./support/http_tracker_client.ts";
 import { RedisServer } from "./support/redis_server.ts";
-import { TrackerProcess } from "./support/tracker_process.ts";
+import { startConfiguredProcess, type TrackerProcess } from "./support/tracker_process.ts";
 import { startTestServer } from "./support/test_server.ts";
 import { UdpTrackerClient } from "./support/udp_tracker_client.ts";
 
@@ -45,21 +44,7 @@ Deno.test("Redis killed and restarted under load: every process refuses with ret
   let load: Promise<void> = Promise.resolve();
   try {
     for (const name of ["a", "b"]) {
-      const path = join(dir, `${name}.json`);
-      await Deno.writeTextFile(
-        path,
-        JSON.stringify({
-          port: 0,
-          ip: "127.0.0.1",
-          allowed: "*",
-          interval: 60,
-          expiry: 600,
-          state_file: null,
-          udp_port: 0,
-          redis: redis.url(0),
-        }),
-      );
-      processes.push(new TrackerProcess([path]));
+      processes.push(await startConfiguredProcess(dir, name, { redis: redis.url(0) }));
     }
     const http: HttpTrackerClient[] = [];
     for (const process of processes) {

@@ -7,38 +7,14 @@
  * @module
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { decodeDict, HttpTrackerClient } from "./support/http_tracker_client.ts";
 import { peerId } from "./support/behaviour_suite.ts";
 import { RedisServer } from "./support/redis_server.ts";
-import { TrackerProcess } from "./support/tracker_process.ts";
+import { startConfiguredProcess, type TrackerProcess } from "./support/tracker_process.ts";
 import { UdpTrackerClient } from "./support/udp_tracker_client.ts";
 
 const redis = await RedisServer.start();
 globalThis.addEventListener("unload", () => redis.stopNow());
-
-/** Writes a config for one process and starts it. */
-async function startProcess(
-  dir: string,
-  name: string,
-  config: Record<string, unknown>,
-): Promise<TrackerProcess> {
-  const path = join(dir, `${name}.json`);
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({
-      port: 0,
-      ip: "127.0.0.1",
-      allowed: "*",
-      interval: 60,
-      expiry: 600,
-      state_file: null,
-      udp_port: 0,
-      ...config,
-    }),
-  );
-  return new TrackerProcess([path]);
-}
 
 async function udpPortOf(tracker: TrackerProcess): Promise<number> {
   const match = await tracker.waitForLine(/UDP tracker .* listening on udp:\/\/\S+:(\d+)/);
@@ -58,8 +34,8 @@ Deno.test("two processes on one Redis: peers at A are handed out by B, and every
   const clients: { close(): void }[] = [];
   try {
     const url = redis.url(1);
-    processes.push(await startProcess(dir, "a", { redis: url }));
-    processes.push(await startProcess(dir, "b", { redis: url }));
+    processes.push(await startConfiguredProcess(dir, "a", { redis: url }));
+    processes.push(await startConfiguredProcess(dir, "b", { redis: url }));
     const [a, b] = processes;
     const httpA = new HttpTrackerClient(`http://127.0.0.1:${await a.port()}`);
     const httpB = new HttpTrackerClient(`http://127.0.0.1:${await b.port()}`);
@@ -147,14 +123,14 @@ Deno.test("two processes with redis set share one HTTP port, both serving it, an
     const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     const udpPort = (probe.addr as Deno.NetAddr).port;
     probe.close();
-    const first = await startProcess(dir, "a", {
+    const first = await startConfiguredProcess(dir, "a", {
       redis: url,
       log_announces: true,
       udp_port: udpPort,
     });
     processes.push(first);
     const port = await first.port();
-    const second = await startProcess(dir, "b", {
+    const second = await startConfiguredProcess(dir, "b", {
       redis: url,
       log_announces: true,
       udp_port: udpPort,

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
@@ -123,4 +124,30 @@ export class TrackerProcess {
     this.#waiters = [];
     for (const wake of waiters) wake();
   }
+}
+
+/**
+ * Writes a config for one tracker process named `name` into `dir` and starts it: open mode on
+ * 127.0.0.1, free HTTP and UDP ports, no state file, with `config`'s keys on top.
+ */
+export async function startConfiguredProcess(
+  dir: string,
+  name: string,
+  config: Record<string, unknown>,
+): Promise<TrackerProcess> {
+  const path = join(dir, `${name}.json`);
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({
+      port: 0,
+      ip: "127.0.0.1",
+      allowed: "*",
+      interval: 60,
+      expiry: 600,
+      state_file: null,
+      udp_port: 0,
+      ...config,
+    }),
+  );
+  return new TrackerProcess([path]);
 }
