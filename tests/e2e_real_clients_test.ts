@@ -28,6 +28,7 @@ import {
   stopGracefully,
 } from "./support/e2e_tracker.ts";
 import { startAria2Peer, startLibtorrentPeer } from "./support/real_clients.ts";
+import { throwIfCrashed } from "./support/client_crash.ts";
 
 const TRACKER_JSON = new URL("../tracker.json", import.meta.url).pathname;
 
@@ -122,6 +123,7 @@ async function runSwarm(swarm: SwarmCase): Promise<void> {
     }
     for (const { child } of leechers) {
       const status = await child.waitForExit((DOWNLOAD_TIMEOUT_SECONDS + 5) * 1000);
+      throwIfCrashed(status, "a leecher", child.tail());
       assert.equal(
         status.code,
         0,

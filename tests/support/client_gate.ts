@@ -8,6 +8,7 @@
  */
 import { canBind } from "./e2e_files.ts";
 import { type ClientName, missingClients } from "./real_clients.ts";
+import { retryOnceIfClientCrashed } from "./client_crash.ts";
 
 /** What `clientGate` returns. */
 export interface ClientGate {
@@ -49,7 +50,7 @@ export async function clientGate(
                 "or set NOBRAKE_SKIP_REAL_CLIENTS=1 to skip these tests.",
             );
           }
-          await fn();
+          await retryOnceIfClientCrashed(fn, (crash) => say(`RETRY ${name}: ${crash.message}`));
         },
       });
     },

@@ -20,6 +20,7 @@
  * @module
  */
 import type { RunningProcess } from "./child_process.ts";
+import { throwIfCrashed } from "./client_crash.ts";
 import { freePort, type TestTorrent } from "./e2e_files.ts";
 import { Qbittorrent } from "./qbittorrent.ts";
 import { startAria2Peer, startLibtorrentPeer } from "./real_clients.ts";
@@ -139,6 +140,7 @@ function processPeer(name: string, child: RunningProcess, signal: Deno.Signal): 
     staysAfterDownload: false,
     async waitDownloaded(timeoutMs) {
       const status = await child.waitForExit(timeoutMs);
+      throwIfCrashed(status, name, child.tail());
       if (status.code !== 0) throw new Error(`${name} exited with ${status.code}\n${child.tail()}`);
     },
     async leave() {

@@ -143,6 +143,7 @@ export async function runSwarm(run: SwarmRun): Promise<void> {
       await peer.waitDownloaded(DOWNLOAD_TIMEOUT_MS).catch((error: Error) => {
         throw new Error(
           `leecher ${index}: ${error.message}\n${peersTail()}\n${trackerTail(tracker.process)}`,
+          { cause: error },
         );
       });
     }
