@@ -12,6 +12,7 @@
 import { Tracker } from "../../src/core/tracker.ts";
 import type { AnnounceInput } from "../../src/core/announce_input.ts";
 import type { AnnounceRequest } from "../../src/protocol/messages.ts";
+import { benchAnnounceRequest } from "../support/announce_fixtures.ts";
 import { seededRandom } from "../support/seeded_random.ts";
 
 const TORRENTS = 100;
@@ -19,28 +20,9 @@ const PEERS = 100;
 const NOW = 1_700_000_000_000;
 const ADDRESS = new Uint8Array([10, 0, 0, 1]);
 
-function request(t: number, p: number, event: AnnounceRequest["event"]): AnnounceRequest {
-  return {
-    infoHash: `torrent-${t}`.padEnd(20, "."),
-    peerId: `-LT2060-${p}`.padEnd(20, "x"),
-    port: 10_000 + p,
-    uploaded: 16_384 * p,
-    downloaded: 0,
-    left: p % 10 < 3 ? 0 : 1_000_000,
-    event,
-    numwant: 50,
-    compact: true,
-    noPeerId: true,
-    key: "1A2B3C4D",
-    claimedIp: null,
-    claimedIpv4: null,
-    claimedIpv6: null,
-  };
-}
-
 function input(t: number, p: number, event: AnnounceRequest["event"]): AnnounceInput {
   return {
-    request: request(t, p, event),
+    request: benchAnnounceRequest(t, p, event),
     address: ADDRESS,
     connectionAddress: null,
     userAgent: "libtorrent/2.0.6.0",

@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { seededRandom } from "../support/seeded_random.ts";
 import { USER_AGENT, Workload } from "./load/workload.ts";
+import { TEST_HTTP_SETTINGS } from "../support/http_settings.ts";
 
 type HandlerModule = typeof import("../../src/http/handler.ts");
 type TrackerModule = typeof import("../../src/core/tracker.ts");
@@ -33,16 +34,7 @@ async function handlerOf(root: string): Promise<{ handler: Handler; requests: Re
   const log: LoggerModule = await import(`${root}/runtime/logger.ts`);
   const handler = http.createHttpHandler({
     tracker: new core.Tracker({ expirySeconds: 3600, random: seededRandom(1) }),
-    settings: {
-      interval: 1800,
-      minInterval: 900,
-      numwantDefault: 50,
-      numwantMax: 200,
-      trustIpParam: false,
-      noscrape: false,
-      nostats: false,
-      logAnnounces: false,
-    },
+    settings: TEST_HTTP_SETTINGS,
     logger: log.createMemoryLogger(),
     version: "bench",
     now: () => 1_700_000_000_000,

@@ -20,6 +20,7 @@
  */
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
+import { benchAnnounceRequest } from "../support/announce_fixtures.ts";
 import { seededRandom } from "../support/seeded_random.ts";
 import { Workload } from "./load/workload.ts";
 
@@ -121,22 +122,7 @@ function timeSample(
 /** A tracker of `version` with 100 swarms of 100 IPv4 peers, and 1,024 `none` announces to time. */
 function fillTracker(version: Version) {
   const input = (t: number, p: number, event: "started" | "none") => ({
-    request: {
-      infoHash: `torrent-${t}`.padEnd(20, "."),
-      peerId: `-LT2060-${p}`.padEnd(20, "x"),
-      port: 10_000 + p,
-      uploaded: 16_384 * p,
-      downloaded: 0,
-      left: p % 10 < 3 ? 0 : 1_000_000,
-      event,
-      numwant: 50,
-      compact: true,
-      noPeerId: true,
-      key: "1A2B3C4D",
-      claimedIp: null,
-      claimedIpv4: null,
-      claimedIpv6: null,
-    },
+    request: benchAnnounceRequest(t, p, event),
     address: new Uint8Array([10, 0, 0, 1]),
     connectionAddress: null,
     userAgent: "libtorrent/2.0.6.0",

@@ -15,21 +15,13 @@ import { createMemoryLogger } from "../../src/runtime/logger.ts";
 import { seededRandom } from "../support/seeded_random.ts";
 import { floorReply } from "./load/floor_server.ts";
 import { USER_AGENT, Workload } from "./load/workload.ts";
+import { TEST_HTTP_SETTINGS } from "../support/http_settings.ts";
 
 const INFO = { remoteAddr: { hostname: "127.0.0.1" } };
 const workload = new Workload({ torrents: 100 });
 const handler = createHttpHandler({
   tracker: new Tracker({ expirySeconds: 3600, random: seededRandom(1) }),
-  settings: {
-    interval: 1800,
-    minInterval: 900,
-    numwantDefault: 50,
-    numwantMax: 200,
-    trustIpParam: false,
-    noscrape: false,
-    nostats: false,
-    logAnnounces: false,
-  },
+  settings: TEST_HTTP_SETTINGS,
   logger: createMemoryLogger(),
   version: "bench",
   now: () => 1_700_000_000_000,

@@ -76,3 +76,30 @@ export function splitEndpoints(compact: Uint8Array, size: 6 | 18): string[] {
 }
 
 export { seededRandom } from "./seeded_random.ts";
+
+/**
+ * Request `p` of torrent `t` in the benchmarks' swarms (`announce_bench.ts`,
+ * `compare_versions.ts`): libtorrent-like ids, 3 peers in 10 seeders, compact, numwant 50.
+ */
+export function benchAnnounceRequest(
+  t: number,
+  p: number,
+  event: AnnounceRequest["event"],
+): AnnounceRequest {
+  return {
+    infoHash: `torrent-${t}`.padEnd(20, "."),
+    peerId: `-LT2060-${p}`.padEnd(20, "x"),
+    port: 10_000 + p,
+    uploaded: 16_384 * p,
+    downloaded: 0,
+    left: p % 10 < 3 ? 0 : 1_000_000,
+    event,
+    numwant: 50,
+    compact: true,
+    noPeerId: true,
+    key: "1A2B3C4D",
+    claimedIp: null,
+    claimedIpv4: null,
+    claimedIpv6: null,
+  };
+}
